@@ -1,0 +1,274 @@
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import {
+  chmod,
+  copyFile,
+  lstat,
+  mkdir,
+  readFile,
+  realpath,
+  symlink,
+  writeFile,
+} from 'node:fs/promises'
+import { request } from 'node:https'
+import { dirname, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Jdk } from './java.ts'
+import { type Daemon, type Log, run, startDaemon, tail } from './proc.ts'
+
+export interface ElasticsearchSetup {
+  dataDir: string
+  distribution: string
+  version: string
+  jdk: Jdk
+  port: number
+  transportPort: number
+  username: string
+  password: string
+  log: Log
+}
+
+// Elasticsearch refuses to run as root; as root we run it (and its tools) as nobody:nogroup.
+const esUid = 65534
+const esGid = 65534
+const asRoot = process.getuid?.() === 0
+
+function everyAncestorTraversable(dir: string): Promise<boolean> {
+  const checks: Promise<boolean>[] = []
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    checks.push(lstat(d).then((st) => (st.mode & 0o001) !== 0))
+    if (dirname(d) === d) break
+  }
+  return Promise.all(checks).then((all) => all.every(Boolean))
+}
+
+/**
+ * Where Elasticsearch's copy of the distribution, config, data, logs and temp files live.
+ * Normally `<dataDir>/elasticsearch`. As root, that only works if the unprivileged user can reach
+ * it: a temp dataDir under /tmp can (we just add o+x to dataDir itself), but one below /root
+ * (mode 700, e.g. npm start's under ~/.cache) cannot, and widening /root is not ours to do. Then
+ * it lives in world-traversable /var/tmp/icecream-es-<hash of dataDir>, and
+ * `<dataDir>/elasticsearch` is a symlink to it, so everything is still found from the dataDir.
+ */
+async function elasticsearchRoot(dataDir: string): Promise<string> {
+  const inside = join(dataDir, 'elasticsearch')
+  if (!asRoot) return inside
+  const link = await lstat(inside).catch(() => undefined)
+  if (link?.isSymbolicLink()) return realpath(inside)
+  if (link || (await everyAncestorTraversable(dataDir))) {
+    const st = await lstat(dataDir)
+    await chmod(dataDir, (st.mode & 0o777) | 0o001)
+    return inside
+  }
+  const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 12)
+  const outside = `/var/tmp/icecream-es-${hash}`
+  await mkdir(outside, { recursive: true })
+  const st = await lstat(outside)
+  if (!st.isDirectory() || (st.uid !== 0 && st.uid !== esUid)) {
+    throw new Error(`${outside} exists but is not a directory owned by root or uid ${esUid}`)
+  }
+  await symlink(outside, inside)
+  return outside
+}
+
+export interface PreparedElasticsearch {
+  root: string
+  home: string
+  env: NodeJS.ProcessEnv
+  /** Runs `command` as the user Elasticsearch runs as. */
+  asEsUser(command: string, args: string[]): [string, string[]]
+}
+
+/** Copies the distribution into the stack's own folder and creates certificates and the user once. */
+export async function prepareElasticsearch(s: ElasticsearchSetup): Promise<PreparedElasticsearch> {
+  const root = await elasticsearchRoot(s.dataDir)
+  const home = join(root, `home-${s.version}`)
+  const tmp = join(root, 'tmp')
+  const heap = process.env.ICECREAM_ES_HEAP || '1g'
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: tmp,
+    ES_TMPDIR: tmp,
+    ES_JAVA_HOME: s.jdk.home,
+    ES_JAVA_OPTS: `-Xms${heap} -Xmx${heap}`,
+  }
+  const asEsUser = (command: string, args: string[]): [string, string[]] =>
+    asRoot
+      ? ['setpriv', [`--reuid=${esUid}`, `--regid=${esGid}`, '--clear-groups', command, ...args]]
+      : [command, args]
+  const toolLog = join(s.dataDir, 'logs', 'elasticsearch-setup.log')
+  const tool = (command: string, args: string[]) =>
+    run(...asEsUser(command, args), { logFile: toolLog, env, cwd: tmp })
+
+  await mkdir(root, { recursive: true })
+  if (!existsSync(home)) {
+    s.log(`copying Elasticsearch ${s.version} into ${root} (a few seconds)`)
+    // Its own copy: the cache may be unreadable for the ES user, and config/ is written to.
+    await run('cp', ['-a', s.distribution, `${home}.tmp`], { logFile: toolLog })
+    await run('mv', [`${home}.tmp`, home], { logFile: toolLog })
+  }
+  for (const dir of ['data', 'logs', 'tmp']) await mkdir(join(root, dir), { recursive: true })
+  if (asRoot) await run('chown', ['-R', `${esUid}:${esGid}`, root], { logFile: toolLog })
+
+  const certs = join(home, 'config', 'certs')
+  if (!existsSync(join(certs, 'http.crt'))) {
+    s.log('creating a CA and an HTTPS certificate with elasticsearch-certutil (about 10 s)')
+    const certutil = join(home, 'bin', 'elasticsearch-certutil')
+    await tool(certutil, ['ca', '--pem', '--silent', '--out', join(tmp, 'ca.zip')])
+    await tool('unzip', ['-o', '-q', join(tmp, 'ca.zip'), '-d', tmp])
+    await tool(certutil, [
+      'cert',
+      '--pem',
+      '--silent',
+      '--ca-cert',
+      join(tmp, 'ca', 'ca.crt'),
+      '--ca-key',
+      join(tmp, 'ca', 'ca.key'),
+      '--name',
+      'http',
+      '--ip',
+      '127.0.0.1',
+      '--dns',
+      'localhost',
+      '--out',
+      join(tmp, 'http.zip'),
+    ])
+    await tool('unzip', ['-o', '-q', join(tmp, 'http.zip'), '-d', tmp])
+    await tool('mkdir', ['-p', certs])
+    await tool('cp', [
+      join(tmp, 'ca', 'ca.crt'),
+      join(tmp, 'http', 'http.crt'),
+      join(tmp, 'http', 'http.key'),
+      certs,
+    ])
+    await tool('rm', [
+      '-rf',
+      join(tmp, 'ca'),
+      join(tmp, 'http'),
+      join(tmp, 'ca.zip'),
+      join(tmp, 'http.zip'),
+    ])
+  }
+
+  const users = await readFile(join(home, 'config', 'users'), 'utf8').catch(() => '')
+  if (!users.split('\n').some((line) => line.startsWith(`${s.username}:`))) {
+    s.log(`adding file-realm user ${s.username} (about 5 s)`)
+    await tool(join(home, 'bin', 'elasticsearch-users'), [
+      'useradd',
+      s.username,
+      '-p',
+      s.password,
+      '-r',
+      'superuser',
+    ])
+  }
+  return { root, home, env, asEsUser }
+}
+
+export async function startElasticsearch(
+  s: ElasticsearchSetup,
+  es: PreparedElasticsearch,
+): Promise<Daemon> {
+  // Rewritten on every start so ports follow the options. Security as on ECK: HTTPS + basic auth.
+  await writeFile(
+    join(es.home, 'config', 'elasticsearch.yml'),
+    `cluster.name: icecream-local
+node.name: icecream-local
+network.host: 127.0.0.1
+http.port: ${s.port}
+transport.port: ${s.transportPort}
+discovery.type: single-node
+path.data: ${join(es.root, 'data')}
+path.logs: ${join(es.root, 'logs')}
+# Must be explicit: without it the first start attempts security auto-configuration and dies.
+xpack.security.enabled: true
+xpack.security.http.ssl.enabled: true
+xpack.security.http.ssl.certificate: certs/http.crt
+xpack.security.http.ssl.key: certs/http.key
+xpack.security.transport.ssl.enabled: false
+# A nearly full developer disk should not turn indices read-only under the tests.
+cluster.routing.allocation.disk.threshold_enabled: false
+`,
+  )
+  s.log(
+    `starting Elasticsearch on https://127.0.0.1:${s.port} with Java ${s.jdk.major} (${s.jdk.home})` +
+      (asRoot ? `, as uid ${esUid} because it refuses root` : ''),
+  )
+  const [command, args] = es.asEsUser(join(es.home, 'bin', 'elasticsearch'), [])
+  return startDaemon(command, args, {
+    logFile: join(s.dataDir, 'logs', 'elasticsearch.log'),
+    pidFile: join(s.dataDir, 'run', 'elasticsearch.pid'),
+    env: es.env,
+    cwd: es.home,
+  })
+}
+
+/** The CA certificate as PEM, outside the ES folder, for clients (`caFile`). */
+export async function exportCa(s: ElasticsearchSetup, es: PreparedElasticsearch): Promise<string> {
+  const caFile = join(s.dataDir, 'elasticsearch-ca.pem')
+  await copyFile(join(es.home, 'config', 'certs', 'ca.crt'), caFile)
+  return caFile
+}
+
+function clusterHealth(s: ElasticsearchSetup, ca: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: s.port,
+        path: '/_cluster/health?wait_for_status=yellow&timeout=2s',
+        ca,
+        auth: `${s.username}:${s.password}`,
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk) => {
+          body += chunk
+        })
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${body}`))
+          resolve((JSON.parse(body) as { status: string }).status)
+        })
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Ready when cluster health (GET / is missing in this distribution) is yellow or green over HTTPS. */
+export async function waitForElasticsearch(
+  s: ElasticsearchSetup,
+  daemon: Daemon,
+  caFile: string,
+  timeoutMs = 240_000,
+): Promise<void> {
+  const logFile = join(s.dataDir, 'logs', 'elasticsearch.log')
+  const ca = await readFile(caFile)
+  const deadline = Date.now() + timeoutMs
+  let exitCode: number | null | undefined
+  daemon.exited.then((code) => {
+    exitCode = code
+  })
+  let lastError = ''
+  for (;;) {
+    if (exitCode !== undefined || Date.now() > deadline) {
+      const why =
+        exitCode !== undefined
+          ? `exited with code ${exitCode} while starting`
+          : `was not healthy within ${timeoutMs / 1000} s (last answer: ${lastError})`
+      throw new Error(`Elasticsearch ${why}; last lines of ${logFile}:\n${await tail(logFile)}`)
+    }
+    try {
+      const status = await clusterHealth(s, ca)
+      if (status === 'yellow' || status === 'green') return
+      lastError = `status ${status}`
+    } catch (error) {
+      lastError = (error as Error).message
+    }
+    await sleep(1000)
+  }
+}

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import kafkajs from 'kafkajs'
+import type { Jdk } from './java.ts'
+import { type Daemon, type Log, run, startDaemon, tail } from './proc.ts'
+
+export interface KafkaSetup {
+  dataDir: string
+  kafkaHome: string
+  jdk: Jdk
+  port: number
+  controllerPort: number
+  username: string
+  password: string
+  log: Log
+}
+
+// Log to stdout (captured into dataDir/logs/kafka.log) instead of Kafka's default log files.
+const log4j2 = `status = warn
+appender.stdout.type = Console
+appender.stdout.name = STDOUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.state.name = state.change.logger
+logger.state.level = WARN
+`
+
+/**
+ * One KRaft node (broker + controller) on 127.0.0.1. Clients authenticate with SCRAM-SHA-512
+ * over SASL_PLAINTEXT, like the cluster's Strimzi listener; the broker's own inter-broker
+ * connections use the same listener and user, so no extra port is needed. The controller
+ * listener is plain, as it is only reachable from loopback.
+ */
+function serverProperties(s: KafkaSetup, logDir: string): string {
+  return `process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${s.controllerPort}
+listeners=CLIENT://127.0.0.1:${s.port},CONTROLLER://127.0.0.1:${s.controllerPort}
+advertised.listeners=CLIENT://127.0.0.1:${s.port}
+listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=CLIENT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${s.username}" password="${s.password}";
+log.dirs=${logDir}
+num.partitions=1
+auto.create.topics.enable=false
+# One node: internal topics with more replicas than brokers never become available.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+`
+}
+
+export async function startKafka(s: KafkaSetup): Promise<Daemon> {
+  const dir = join(s.dataDir, 'kafka')
+  const logDir = join(dir, 'data')
+  const propertiesFile = join(dir, 'server.properties')
+  const log4jFile = join(dir, 'log4j2.properties')
+  const logFile = join(s.dataDir, 'logs', 'kafka.log')
+  await mkdir(dir, { recursive: true })
+  await writeFile(propertiesFile, serverProperties(s, logDir), { mode: 0o600 })
+  await writeFile(log4jFile, log4j2)
+
+  const java = join(s.jdk.home, 'bin', 'java')
+  const classpath = join(s.kafkaHome, 'libs', '*')
+  const log4jOption = `-Dlog4j2.configurationFile=${log4jFile}`
+  // Storage is formatted once per dataDir; the SCRAM user is created with it.
+  if (!existsSync(join(logDir, 'meta.properties'))) {
+    s.log('formatting Kafka storage with the SCRAM user (about 5 s)')
+    const clusterId = randomBytes(16).toString('base64url')
+    await run(
+      java,
+      [
+        log4jOption,
+        '-cp',
+        classpath,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        propertiesFile,
+        '--add-scram',
+        `SCRAM-SHA-512=[name=${s.username},password=${s.password}]`,
+      ],
+      { logFile: join(s.dataDir, 'logs', 'kafka-format.log') },
+    )
+  }
+
+  s.log(`starting Kafka on 127.0.0.1:${s.port} with Java ${s.jdk.major} (${s.jdk.home})`)
+  const heap = process.env.ICECREAM_KAFKA_HEAP || '512m'
+  return startDaemon(
+    java,
+    [
+      `-Xms${heap}`,
+      `-Xmx${heap}`,
+      '-XX:+UseG1GC',
+      '-XX:+ExitOnOutOfMemoryError',
+      '-Djava.awt.headless=true',
+      log4jOption,
+      '-cp',
+      classpath,
+      'kafka.Kafka',
+      propertiesFile,
+    ],
+    {
+      logFile,
+      pidFile: join(s.dataDir, 'run', 'kafka.pid'),
+      env: { ...process.env, KAFKA_HEAP_OPTS: '' },
+      cwd: dir,
+    },
+  )
+}
+
+/**
+ * Ready means: the broker logged "Kafka Server started", a SASL client can authenticate, and the
+ * group coordinator answers (a fresh broker creates __consumer_offsets on the first lookup and
+ * answers "coordinator not available" until then, which would otherwise hit the first test).
+ */
+export async function waitForKafka(
+  s: KafkaSetup,
+  daemon: Daemon,
+  timeoutMs = 180_000,
+): Promise<void> {
+  const logFile = join(s.dataDir, 'logs', 'kafka.log')
+  const deadline = Date.now() + timeoutMs
+  let exitCode: number | null | undefined
+  daemon.exited.then((code) => {
+    exitCode = code
+  })
+  const fail = async (why: string) =>
+    new Error(`Kafka ${why}; last lines of ${logFile}:\n${await tail(logFile)}`)
+
+  for (;;) {
+    if (exitCode !== undefined) throw await fail(`exited with code ${exitCode} while starting`)
+    if (Date.now() > deadline) throw await fail(`did not start within ${timeoutMs / 1000} s`)
+    if ((await daemon.output()).includes('Kafka Server started')) break
+    await sleep(500)
+  }
+
+  const client = new kafkajs.Kafka({
+    clientId: 'icecream-local-stack',
+    brokers: [`127.0.0.1:${s.port}`],
+    sasl: { mechanism: 'scram-sha-512', username: s.username, password: s.password },
+    logLevel: kafkajs.logLevel.NOTHING,
+    retry: { retries: 10 },
+  })
+  const admin = client.admin()
+  try {
+    await admin.connect()
+    await admin.describeCluster()
+    await admin.describeGroups(['icecream-local-stack-readiness'])
+  } catch (error) {
+    throw await fail(`started but a SASL client could not use it (${(error as Error).message})`)
+  } finally {
+    await admin.disconnect()
+  }
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  type ElasticsearchSetup,
+  exportCa,
+  prepareElasticsearch,
+  startElasticsearch,
+  waitForElasticsearch,
+} from './elasticsearch.ts'
+import { fetchElasticsearch, fetchKafka } from './fetch.ts'
+import { findJdks, pickJdk } from './java.ts'
+import { type KafkaSetup, startKafka, waitForKafka } from './kafka.ts'
+import { assertPortFree, type Daemon, stopStale } from './proc.ts'
+import { readVersions } from './versions.ts'
+
+export interface StackOptions {
+  /** Where Kafka/ES data, config, logs and pid files for this stack live. */
+  dataDir: string
+  kafkaPort: number
+  kafkaControllerPort: number
+  /** HTTPS */
+  elasticsearchPort: number
+  elasticsearchTransportPort: number
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void
+}
+
+export interface RunningStack {
+  kafka: {
+    brokers: string[]
+    sasl: { mechanism: 'scram-sha-512'; username: string; password: string } | null
+  }
+  elasticsearch: { url: string; username: string; password: string; caFile: string }
+  versions: { kafka: string; elasticsearch: string }
+  /** SIGTERM both, wait for exit (SIGKILL after a timeout); safe to call more than once. */
+  stop(): Promise<void>
+}
+
+interface Credentials {
+  kafka: { username: string; password: string }
+  elasticsearch: { username: string; password: string }
+}
+
+/** Generated once per dataDir and reused: Kafka's SCRAM user lives in its formatted storage. */
+async function credentials(dataDir: string): Promise<Credentials> {
+  const file = join(dataDir, 'credentials.json')
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Credentials
+  } catch {
+    const secret = () => randomBytes(18).toString('base64url')
+    const created: Credentials = {
+      kafka: { username: 'icecream', password: secret() },
+      elasticsearch: { username: 'icecream', password: secret() },
+    }
+    await writeFile(file, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 })
+    return created
+  }
+}
+
+/**
+ * Starts a real single-node Kafka (SCRAM-SHA-512 over SASL_PLAINTEXT) and Elasticsearch (HTTPS,
+ * file-realm user) for this dataDir, fetching them into the cache on first use.
+ * A stack a previous process left running in the same dataDir is stopped first rather than
+ * reused: restarting guarantees it runs with these options and versions, for ~30 s.
+ */
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`[local-stack] ${line}\n`))
+  const started = Date.now()
+  await mkdir(options.dataDir, { recursive: true })
+  const dataDir = await realpath(options.dataDir)
+  await mkdir(join(dataDir, 'logs'), { recursive: true })
+  await mkdir(join(dataDir, 'run'), { recursive: true })
+
+  await stopStack(dataDir, log)
+  await assertPortFree(options.kafkaPort, 'kafkaPort')
+  await assertPortFree(options.kafkaControllerPort, 'kafkaControllerPort')
+  await assertPortFree(options.elasticsearchPort, 'elasticsearchPort')
+  await assertPortFree(options.elasticsearchTransportPort, 'elasticsearchTransportPort')
+
+  const versions = await readVersions()
+  const jdks = await findJdks()
+  const kafkaJdk = pickJdk(jdks, 17, `Kafka ${versions.kafka}`)
+  const esJdk = pickJdk(jdks, 21, `Elasticsearch ${versions.elasticsearch}`)
+  const [kafkaHome, esDistribution] = await Promise.all([
+    fetchKafka(versions.kafka, log),
+    fetchElasticsearch(versions.elasticsearch, log),
+  ])
+  const creds = await credentials(dataDir)
+
+  const kafkaSetup: KafkaSetup = {
+    dataDir,
+    kafkaHome,
+    jdk: kafkaJdk,
+    port: options.kafkaPort,
+    controllerPort: options.kafkaControllerPort,
+    ...creds.kafka,
+    log,
+  }
+  const esSetup: ElasticsearchSetup = {
+    dataDir,
+    distribution: esDistribution,
+    version: versions.elasticsearch,
+    jdk: esJdk,
+    port: options.elasticsearchPort,
+    transportPort: options.elasticsearchTransportPort,
+    ...creds.elasticsearch,
+    log,
+  }
+
+  const daemons: Daemon[] = []
+  let stopping: Promise<void> | undefined
+  const stop = () => {
+    stopping ??= Promise.all(daemons.map((d) => d.stop())).then(() => undefined)
+    return stopping
+  }
+  const [kafkaStarted, esStarted] = await Promise.allSettled([
+    (async () => {
+      const kafka = await startKafka(kafkaSetup)
+      daemons.push(kafka)
+      await waitForKafka(kafkaSetup, kafka)
+      log(`Kafka ready at 127.0.0.1:${options.kafkaPort}`)
+    })(),
+    (async () => {
+      const prepared = await prepareElasticsearch(esSetup)
+      const es = await startElasticsearch(esSetup, prepared)
+      daemons.push(es)
+      const caFile = await exportCa(esSetup, prepared)
+      await waitForElasticsearch(esSetup, es, caFile)
+      log(`Elasticsearch ready at https://127.0.0.1:${options.elasticsearchPort}`)
+      return caFile
+    })(),
+  ])
+  if (kafkaStarted.status === 'rejected' || esStarted.status === 'rejected') {
+    await stop()
+    const errors = [kafkaStarted, esStarted].flatMap((r) =>
+      r.status === 'rejected' ? [r.reason as Error] : [],
+    )
+    throw errors.length === 1
+      ? errors[0]
+      : new AggregateError(errors, errors.map((e) => e.message).join('\n\n'))
+  }
+  const caFile = esStarted.value
+  log(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (data in ${dataDir})`)
+  return {
+    kafka: {
+      brokers: [`127.0.0.1:${options.kafkaPort}`],
+      sasl: { mechanism: 'scram-sha-512', ...creds.kafka },
+    },
+    elasticsearch: {
+      url: `https://127.0.0.1:${options.elasticsearchPort}`,
+      ...creds.elasticsearch,
+      caFile,
+    },
+    versions,
+    stop,
+  }
+}
+
+/** Stops whatever a stack left running in this dataDir, from its pid files (for the CLI). */
+export async function stopStack(dataDir: string, log: (line: string) => void): Promise<void> {
+  const dir = await realpath(dataDir).catch(() => undefined)
+  if (!dir) return
+  await Promise.all([
+    stopStale(join(dir, 'run', 'kafka.pid'), join(dir, 'kafka'), log),
+    stopStale(
+      join(dir, 'run', 'elasticsearch.pid'),
+      await realpath(join(dir, 'elasticsearch')).catch(() => 'elasticsearch'),
+      log,
+    ),
+  ])
+}
