@@ -1,0 +1,130 @@
+/** The purchase event and the shapes derived from it, shared by routes and subscribers. */
+import { z } from 'zod'
+
+export const limits = {
+  scoopsPerPurchase: 100,
+  quantityPerScoop: 1_000,
+  /** 10,000.00 in cents: far above any real scoop, low enough to keep totals exact. */
+  priceCents: 1_000_000,
+  flavourLength: 64,
+} as const
+
+/** RFC 3339 with an offset, and the original `2021-12-30 12:00:00+00` form (space, short offset). */
+const timestampPattern =
+  /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}(:?\d{2})?)$/
+
+const earliest = Date.parse('2000-01-01T00:00:00Z')
+const latest = Date.parse('2100-01-01T00:00:00Z')
+
+/** Accepts both timestamp forms and normalises them to RFC 3339 in UTC with milliseconds. */
+export const Timestamp = z
+  .string()
+  .max(40)
+  .regex(timestampPattern, 'must be RFC 3339 with an offset, e.g. 2021-12-30T12:00:00+00:00')
+  .transform((value, ctx) => {
+    const rfc3339 = value
+      .replace(' ', 'T')
+      .replace(/([+-]\d{2})(\d{2})?$/, (_, h, m) => `${h}:${m ?? '00'}`)
+    let epochMs: number
+    try {
+      // Temporal rejects impossible dates (Feb 30) that Date silently rolls over.
+      epochMs = Temporal.Instant.from(rfc3339).epochMilliseconds
+    } catch {
+      epochMs = Number.NaN
+    }
+    if (!(epochMs >= earliest && epochMs < latest)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'is not a valid date and time between 2000 and 2100',
+      })
+      return z.NEVER
+    }
+    return new Date(epochMs).toISOString()
+  })
+  .meta({ example: '2021-12-30T12:00:00+00:00' })
+
+export const Scoop = z
+  .object({
+    type: z
+      .string()
+      .trim()
+      .min(1)
+      .max(limits.flavourLength)
+      .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters')
+      .meta({ description: 'Flavour name.', example: 'vanilla' }),
+    quantity: z
+      .int()
+      .min(1)
+      .max(limits.quantityPerScoop)
+      .meta({ description: 'Number of scoops of this flavour.', example: 2 }),
+    price: z
+      .int()
+      .min(0)
+      .max(limits.priceCents)
+      .meta({ description: 'Price of one scoop in cents.', example: 250 }),
+  })
+  .strict()
+  .meta({ id: 'Scoop' })
+
+export const PurchaseInput = z
+  .object({
+    shop_id: z.uuid().meta({ example: '7b0d8b4e-8f6a-4a63-9c36-3f1f5bb1e1a1' }),
+    purchase_id: z.uuid().meta({
+      description: 'Chosen by the shop; re-posting the same id replaces the stored purchase.',
+      example: 'f3c8a0a2-3b7e-4d1c-9a55-2e6f1c9b0d42',
+    }),
+    timestamp: Timestamp,
+    scoops: z.array(Scoop).min(1).max(limits.scoopsPerPurchase),
+  })
+  .strict()
+  .meta({ id: 'PurchaseInput' })
+
+/** What travels on the purchases topic: the validated purchase and when the API received it. */
+export const PurchaseEvent = z
+  .object({
+    shop_id: z.uuid(),
+    purchase_id: z.uuid(),
+    timestamp: z.iso.datetime({ offset: true }),
+    received_at: z.iso.datetime({ offset: true }),
+    scoops: z.array(Scoop).min(1).max(limits.scoopsPerPurchase),
+  })
+  .strict()
+
+export const Purchase = PurchaseEvent.extend({
+  total_cents: z.int().meta({ description: 'Sum of quantity x price over the scoops.' }),
+}).meta({ id: 'Purchase' })
+
+export type PurchaseEvent = z.output<typeof PurchaseEvent>
+export type Purchase = z.output<typeof Purchase>
+
+/** The stored form: the purchase with the totals the aggregations sum. */
+export interface PurchaseDocument extends Purchase {
+  scoop_count: number
+  scoops: (PurchaseEvent['scoops'][number] & { line_total_cents: number })[]
+}
+
+export function toDocument(event: PurchaseEvent): PurchaseDocument {
+  const scoops = event.scoops.map((scoop) => ({
+    ...scoop,
+    line_total_cents: scoop.quantity * scoop.price,
+  }))
+  return {
+    ...event,
+    scoops,
+    scoop_count: scoops.reduce((sum, scoop) => sum + scoop.quantity, 0),
+    total_cents: scoops.reduce((sum, scoop) => sum + scoop.line_total_cents, 0),
+  }
+}
+
+const Totals = z.object({
+  purchases: z.int(),
+  scoops: z.int(),
+  revenue_cents: z.int(),
+})
+
+export const ShopSummary = Totals.extend({
+  by_flavour: z.array(Totals.extend({ type: z.string() })),
+  by_day: z.array(Totals.extend({ date: z.iso.date() })),
+}).meta({ id: 'ShopSummary' })
+
+export type ShopSummary = z.output<typeof ShopSummary>

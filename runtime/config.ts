@@ -1,0 +1,97 @@
+/** Environment variables -> typed configuration, validated once at start. */
+import { z } from 'zod'
+
+const list = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1))
+
+const flag = z.enum(['true', 'false']).transform((value) => value === 'true')
+
+const milliseconds = (fallback: number) => z.coerce.number().int().min(1).default(fallback)
+
+const Environment = z
+  .object({
+    ROLE: z.enum(['api', 'consumer', 'all']).default('all'),
+    HOST: z.string().default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    LOG_LEVEL: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .default('info'),
+    MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(64 * 1024),
+
+    KAFKA_BROKERS: list,
+    KAFKA_CLIENT_ID: z.string().min(1).default('icecream'),
+    KAFKA_SASL_MECHANISM: z.enum(['scram-sha-512', 'none']).default('none'),
+    KAFKA_USERNAME: z.string().optional(),
+    KAFKA_PASSWORD: z.string().optional(),
+    KAFKA_SSL: flag.default(false),
+    KAFKA_CA_FILE: z.string().optional(),
+    KAFKA_TOPIC: z.string().min(1).default('purchases'),
+    KAFKA_DEAD_LETTER_TOPIC: z.string().min(1).default('purchases.dead-letter'),
+    KAFKA_CONSUMER_GROUP: z.string().min(1).default('purchases-indexer'),
+    /** The longest a POST waits for Kafka's acknowledgement before answering 503. */
+    PUBLISH_TIMEOUT_MS: milliseconds(5_000),
+    /** How long the publisher gathers concurrent requests into one produce call. */
+    PUBLISH_LINGER_MS: z.coerce.number().int().min(0).default(5),
+    PUBLISH_MAX_BATCH: z.coerce.number().int().min(1).default(500),
+    /** Bulk requests are cut at this many documents or bytes, whichever comes first. */
+    BULK_MAX_DOCUMENTS: z.coerce.number().int().min(1).default(1_000),
+    BULK_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(5 * 1024 * 1024),
+
+    ELASTICSEARCH_URL: z.url(),
+    ELASTICSEARCH_USERNAME: z.string().optional(),
+    ELASTICSEARCH_PASSWORD: z.string().optional(),
+    ELASTICSEARCH_CA_FILE: z.string().optional(),
+    ELASTICSEARCH_INDEX: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lowercase Elasticsearch index name')
+      .default('purchases'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.KAFKA_SASL_MECHANISM !== 'none') {
+      for (const name of ['KAFKA_USERNAME', 'KAFKA_PASSWORD'] as const) {
+        if (!env[name]) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'is required with SASL' })
+        }
+      }
+    }
+    if (Boolean(env.ELASTICSEARCH_USERNAME) !== Boolean(env.ELASTICSEARCH_PASSWORD)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ELASTICSEARCH_PASSWORD'],
+        message: 'ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD go together',
+      })
+    }
+  })
+
+export type Config = z.output<typeof Environment>
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; the error names every bad variable and what it must be. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
+  const result = Environment.safeParse(present)
+  if (result.success) return result.data
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? 'environment')
+    const message =
+      issue.code === 'invalid_type' && env[name] === undefined ? 'is required' : issue.message
+    return `  ${name}: ${message}`
+  })
+  throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`)
+}

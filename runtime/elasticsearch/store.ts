@@ -1,0 +1,233 @@
+/** The `store` port on Elasticsearch: an index template, bulk writes, queries, aggregations. */
+import { readFileSync } from 'node:fs'
+import { Client, errors } from '@elastic/elasticsearch'
+import { type PurchaseStore, UnavailableError } from '../../handlers/define.ts'
+import type { Purchase, PurchaseDocument } from '../../handlers/purchase.ts'
+import type { Config } from '../config.ts'
+import { purchaseMappings } from './mappings.ts'
+
+type StoreSettings = Pick<
+  Config,
+  | 'ELASTICSEARCH_URL'
+  | 'ELASTICSEARCH_USERNAME'
+  | 'ELASTICSEARCH_PASSWORD'
+  | 'ELASTICSEARCH_CA_FILE'
+  | 'ELASTICSEARCH_INDEX'
+>
+
+export interface ElasticsearchStore extends PurchaseStore {
+  /** Puts the index template and creates the index; safe to run at every start. */
+  setup(): Promise<void>
+  /** Throws when the cluster does not answer. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export function createElasticsearchClient(config: StoreSettings): Client {
+  return new Client({
+    node: config.ELASTICSEARCH_URL,
+    ...(config.ELASTICSEARCH_USERNAME && {
+      auth: {
+        username: config.ELASTICSEARCH_USERNAME,
+        password: config.ELASTICSEARCH_PASSWORD ?? '',
+      },
+    }),
+    ...(config.ELASTICSEARCH_CA_FILE && {
+      tls: { ca: readFileSync(config.ELASTICSEARCH_CA_FILE, 'utf8') },
+    }),
+    requestTimeout: 10_000,
+    maxRetries: 1,
+  })
+}
+
+/** Connection failures, timeouts, overload and server errors are worth waiting out. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof errors.ResponseError) {
+    return error.statusCode === undefined || error.statusCode === 429 || error.statusCode >= 500
+  }
+  return (
+    error instanceof errors.ConnectionError ||
+    error instanceof errors.TimeoutError ||
+    error instanceof errors.NoLivingConnectionsError
+  )
+}
+
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (isTransient(error)) {
+      throw new UnavailableError('elasticsearch', 'Elasticsearch is unreachable', { cause: error })
+    }
+    throw error
+  }
+}
+
+function toPurchase(document: PurchaseDocument): Purchase {
+  return {
+    purchase_id: document.purchase_id,
+    shop_id: document.shop_id,
+    timestamp: document.timestamp,
+    received_at: document.received_at,
+    scoops: document.scoops.map(({ type, quantity, price }) => ({ type, quantity, price })),
+    total_cents: document.total_cents,
+  }
+}
+
+interface SumBucket {
+  doc_count: number
+  scoops: { value: number | null }
+  revenue: { value: number | null }
+}
+
+export function createElasticsearchStore(client: Client, index: string): ElasticsearchStore {
+  const shopRange = (shopId: string, from: string, to: string) => ({
+    bool: {
+      filter: [{ term: { shop_id: shopId } }, { range: { timestamp: { gte: from, lt: to } } }],
+    },
+  })
+
+  return {
+    async setup() {
+      await guard(async () => {
+        await client.indices.putIndexTemplate({
+          name: `${index}-template`,
+          index_patterns: [index],
+          priority: 500,
+          template: {
+            settings: {
+              // One shard keeps per-flavour terms aggregations exact; a replica wherever a
+              // second node exists (none locally, where a replica would leave the index yellow).
+              number_of_shards: 1,
+              auto_expand_replicas: '0-1',
+            },
+            mappings: purchaseMappings,
+          },
+        })
+        const exists = await client.indices.exists({ index })
+        if (!exists) {
+          await client.indices.create({ index }, { ignore: [400] })
+        }
+      })
+    },
+
+    async ping() {
+      await guard(() => client.cluster.health({ timeout: '2s' }))
+    },
+
+    async savePurchases(documents) {
+      const response = await guard(() =>
+        client.bulk({
+          operations: documents.flatMap((document) => [
+            {
+              index: {
+                _index: index,
+                _id: document.purchase_id,
+                // The copy received last wins, even when an older one is redelivered after it.
+                version: Date.parse(document.received_at),
+                version_type: 'external_gte' as const,
+              },
+            },
+            document,
+          ]),
+        }),
+      )
+      if (!response.errors) return { rejected: [] }
+      const rejected: { index: number; reason: string }[] = []
+      for (const [position, item] of response.items.entries()) {
+        const result = item.index
+        if (!result?.error || result.status === 409) continue
+        if (result.status === 429 || result.status >= 500) {
+          throw new UnavailableError('elasticsearch', `bulk item failed: ${result.error.reason}`)
+        }
+        rejected.push({
+          index: position,
+          reason: `${result.error.type}: ${result.error.reason ?? ''}`,
+        })
+      }
+      return { rejected }
+    },
+
+    async findPurchases({ shopId, from, to, after, limit }) {
+      const response = await guard(() =>
+        client.search<PurchaseDocument>({
+          index,
+          size: limit,
+          query: shopRange(shopId, from, to),
+          sort: [{ timestamp: 'asc' }, { purchase_id: 'asc' }],
+          ...(after && { search_after: [Date.parse(after.timestamp), after.purchaseId] }),
+        }),
+      )
+      return response.hits.hits.flatMap((hit) => (hit._source ? [toPurchase(hit._source)] : []))
+    },
+
+    async summarize({ shopId, from, to, timeZone }) {
+      const sums = {
+        scoops: { sum: { field: 'scoop_count' } },
+        revenue: { sum: { field: 'total_cents' } },
+      }
+      const response = await guard(() =>
+        client.search({
+          index,
+          size: 0,
+          track_total_hits: true,
+          query: shopRange(shopId, from, to),
+          aggs: {
+            ...sums,
+            by_day: {
+              date_histogram: {
+                field: 'timestamp',
+                calendar_interval: 'day',
+                time_zone: timeZone,
+                format: 'yyyy-MM-dd',
+                min_doc_count: 1,
+              },
+              aggs: sums,
+            },
+            scoops_nested: {
+              nested: { path: 'scoops' },
+              aggs: {
+                by_type: {
+                  terms: { field: 'scoops.type', size: 1000, order: { _key: 'asc' } },
+                  aggs: {
+                    scoops: { sum: { field: 'scoops.quantity' } },
+                    revenue: { sum: { field: 'scoops.line_total_cents' } },
+                    purchases: { reverse_nested: {} },
+                  },
+                },
+              },
+            },
+          },
+        }),
+      )
+      // biome-ignore lint/suspicious/noExplicitAny: aggregation results are untyped in the client
+      const aggs = response.aggregations as any
+      const totals = (bucket: SumBucket) => ({
+        purchases: bucket.doc_count,
+        scoops: bucket.scoops.value ?? 0,
+        revenue_cents: bucket.revenue.value ?? 0,
+      })
+      const total = response.hits.total
+      return {
+        ...totals({
+          doc_count: typeof total === 'number' ? total : (total?.value ?? 0),
+          scoops: aggs.scoops,
+          revenue: aggs.revenue,
+        }),
+        by_flavour: aggs.scoops_nested.by_type.buckets.map(
+          (bucket: SumBucket & { key: string; purchases: { doc_count: number } }) => ({
+            type: bucket.key,
+            ...totals(bucket),
+            purchases: bucket.purchases.doc_count,
+          }),
+        ),
+        by_day: aggs.by_day.buckets.map((bucket: SumBucket & { key_as_string: string }) => ({
+          date: bucket.key_as_string,
+          ...totals(bucket),
+        })),
+      }
+    },
+
+    close: () => client.close(),
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The HTTP runtime: turns route definitions into Hono routes with zod validation and OpenAPI,
+ * and adds the operational endpoints (health, readiness, metrics, docs) and problem+json errors.
+ */
+import { createRoute, OpenAPIHono, type RouteConfig } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { z } from 'zod'
+import {
+  HttpError,
+  type Ports,
+  type RouteDefinition,
+  UnavailableError,
+} from '../../handlers/define.ts'
+import type { AppLogger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
+import { docsRoutes } from './docs.ts'
+import { type FieldError, problem } from './problem.ts'
+
+export type ReadinessChecks = Record<string, () => Promise<void>>
+
+export interface HttpAppOptions {
+  routes: RouteDefinition[]
+  ports: Ports
+  readiness: ReadinessChecks
+  metrics: Metrics
+  logger: AppLogger
+  maxBodyBytes: number
+  /** Seconds a client should wait after a 503. */
+  retryAfterSeconds: number
+  version: string
+}
+
+const validationTargets = { json: 'body', query: 'query', param: 'path' } as const
+
+class ValidationProblem extends Error {
+  readonly errors: FieldError[]
+  constructor(errors: FieldError[]) {
+    super('Validation failed')
+    this.errors = errors
+  }
+}
+
+function toRouteConfig(route: RouteDefinition): RouteConfig {
+  const { params, query, body } = route.request
+  return createRoute({
+    method: route.method,
+    path: route.path,
+    summary: route.summary,
+    description: route.description,
+    tags: route.tags,
+    request: {
+      ...(params && { params }),
+      ...(query && { query }),
+      ...(body && {
+        body: { required: true, content: { 'application/json': { schema: body } } },
+      }),
+    },
+    responses: Object.fromEntries(
+      Object.entries(route.responses).map(([status, response]) => [
+        status,
+        {
+          description: response.description,
+          content: response.schema
+            ? { 'application/json': { schema: response.schema } }
+            : Number(status) >= 400
+              ? { 'application/problem+json': { schema: {} } }
+              : undefined,
+        },
+      ]),
+    ),
+  })
+}
+
+async function runChecks(checks: ReadinessChecks, timeoutMs: number) {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await Promise.race([
+          check(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), timeoutMs)),
+        ])
+        return [name, 'ok'] as const
+      } catch (error) {
+        return [name, error instanceof Error ? error.message : String(error)] as const
+      }
+    }),
+  )
+  return Object.fromEntries(entries)
+}
+
+export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
+  const { metrics, logger, ports } = options
+  const app = new OpenAPIHono({
+    defaultHook: (result) => {
+      if (result.success) return
+      const location = validationTargets[result.target as keyof typeof validationTargets]
+      const errors = (result.error as z.ZodError).issues.map((issue) => ({
+        in: location ?? result.target,
+        path: issue.path.join('.'),
+        message: issue.message,
+      }))
+      // Thrown so that onError renders it like every other problem.
+      throw new ValidationProblem(errors)
+    },
+  })
+
+  app.use(async (c, next) => {
+    const started = performance.now()
+    await next()
+    const seconds = (performance.now() - started) / 1000
+    const route = c.req.routePath
+    metrics.httpRequests.observe({ method: c.req.method, route, status: c.res.status }, seconds)
+    const level = c.res.status >= 500 ? 'error' : c.res.status >= 400 ? 'info' : 'debug'
+    logger[level](
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(seconds * 1000),
+      },
+      'request',
+    )
+  })
+
+  app.use(
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: (c) =>
+        problem(c, 413, 'Body too large', { detail: `at most ${options.maxBodyBytes} bytes` }),
+    }),
+  )
+
+  for (const route of options.routes) {
+    app.openapi(toRouteConfig(route), async (c: Context) => {
+      const valid = (target: 'param' | 'query' | 'json') =>
+        // biome-ignore lint/suspicious/noExplicitAny: the route config above declares each target
+        (c.req.valid as (t: string) => any)(target)
+      const result = await route.handler(
+        {
+          params: route.request.params ? valid('param') : {},
+          query: route.request.query ? valid('query') : {},
+          body: route.request.body ? valid('json') : {},
+        },
+        ports,
+      )
+      return c.json(result.body, result.status as ContentfulStatusCode, result.headers)
+    })
+  }
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Ice-cream purchases',
+      version: options.version,
+      description:
+        'Shops post purchases; a Kafka topic buffers them; consumers store them in ' +
+        'Elasticsearch. Errors are RFC 9457 problem+json.',
+    },
+  })
+  app.route('/', docsRoutes('/openapi.json'))
+
+  app.get('/healthz', (c) => c.json({ status: 'alive' }))
+  app.get('/readyz', async (c) => {
+    const checks = await runChecks(options.readiness, 2_000)
+    const ready = Object.values(checks).every((state) => state === 'ok')
+    if (ready) return c.json({ status: 'ready', checks })
+    return c.json({ status: 'not ready', checks }, 503, {
+      'retry-after': String(options.retryAfterSeconds),
+    })
+  })
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+  )
+
+  app.notFound((c) =>
+    problem(c, 404, 'Not found', { detail: `no route for ${c.req.method} ${c.req.path}` }),
+  )
+
+  app.onError((error, c) => {
+    if (error instanceof ValidationProblem) {
+      return problem(c, 422, 'Validation failed', { errors: error.errors })
+    }
+    if (error instanceof HttpError) {
+      return problem(c, error.status as ContentfulStatusCode, error.message, {
+        ...(error.detail && { detail: error.detail }),
+      })
+    }
+    if (error instanceof UnavailableError) {
+      return problem(c, 503, 'Service unavailable', {
+        detail: error.message,
+        headers: { 'retry-after': String(options.retryAfterSeconds) },
+      })
+    }
+    if (error instanceof HTTPException) {
+      // Hono's own: malformed JSON, a wrong content type.
+      return problem(c, error.status as ContentfulStatusCode, error.message || 'Bad request')
+    }
+    logger.error({ err: error, path: c.req.path }, 'unhandled error')
+    return problem(c, 500, 'Internal error')
+  })
+
+  return app
+}

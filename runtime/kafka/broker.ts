@@ -1,0 +1,81 @@
+/**
+ * The small surface the runtime needs from a Kafka client. Only `kafkajs.ts` implements it, so
+ * swapping the client (kafkajs is no longer maintained) means writing one file.
+ */
+export interface OutgoingMessage {
+  key: string | null
+  value: string | Buffer
+  headers?: Record<string, string>
+}
+
+export interface TopicMessages {
+  topic: string
+  messages: OutgoingMessage[]
+}
+
+export interface IncomingMessage {
+  key: Buffer | null
+  value: Buffer | null
+  offset: string
+  timestamp: string
+  headers: Record<string, string>
+}
+
+export interface Batch {
+  topic: string
+  partition: number
+  messages: IncomingMessage[]
+}
+
+export interface BatchContext {
+  /** Keeps the group membership alive during long work on one batch. */
+  heartbeat(): Promise<void>
+  /** False once the consumer is stopping or lost the partition: abandon work, do not commit. */
+  isRunning(): boolean
+}
+
+export interface Producer {
+  /** Resolves when every message is acknowledged by all in-sync replicas. */
+  send(batches: TopicMessages[]): Promise<void>
+  disconnect(): Promise<void>
+}
+
+export interface Consumer {
+  /** Starts consuming; `onBatch` gets one partition's batch at a time, in offset order. */
+  run(topic: string, onBatch: (batch: Batch, context: BatchContext) => Promise<void>): Promise<void>
+  /** Commits `offset` as the next one the group reads from that partition. */
+  commit(topic: string, partition: number, offset: string): Promise<void>
+  pause(topic: string): void
+  resume(topic: string): void
+  /** Finishes the batch in flight, leaves the group, disconnects. */
+  stop(): Promise<void>
+}
+
+export interface TopicSpec {
+  name: string
+  partitions: number
+  replicationFactor: number
+  config?: Record<string, string>
+}
+
+export interface PartitionLag {
+  partition: number
+  committed: number
+  end: number
+  lag: number
+}
+
+export interface Admin {
+  /** Creates the topics that are missing; existing ones are left as they are. */
+  ensureTopics(topics: TopicSpec[]): Promise<void>
+  /** Throws when no broker answers. */
+  ping(): Promise<void>
+  lag(group: string, topic: string): Promise<PartitionLag[]>
+  disconnect(): Promise<void>
+}
+
+export interface Broker {
+  producer(): Promise<Producer>
+  consumer(group: string): Promise<Consumer>
+  admin(): Promise<Admin>
+}

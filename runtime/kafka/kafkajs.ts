@@ -1,0 +1,175 @@
+/** The Broker port on kafkajs: the only file that imports it. */
+import { readFileSync } from 'node:fs'
+import {
+  Kafka,
+  type KafkaConfig,
+  type Consumer as KafkaJsConsumer,
+  logLevel,
+  Partitioners,
+} from 'kafkajs'
+import type { Config } from '../config.ts'
+import type { AppLogger } from '../logger.ts'
+import type { Admin, Broker, Consumer, IncomingMessage, Producer } from './broker.ts'
+
+type KafkaSettings = Pick<
+  Config,
+  | 'KAFKA_BROKERS'
+  | 'KAFKA_CLIENT_ID'
+  | 'KAFKA_SASL_MECHANISM'
+  | 'KAFKA_USERNAME'
+  | 'KAFKA_PASSWORD'
+  | 'KAFKA_SSL'
+  | 'KAFKA_CA_FILE'
+>
+
+function clientConfig(config: KafkaSettings, logger: AppLogger): KafkaConfig {
+  const ssl = config.KAFKA_SSL
+    ? config.KAFKA_CA_FILE
+      ? { ca: [readFileSync(config.KAFKA_CA_FILE, 'utf8')] }
+      : true
+    : false
+  const sasl =
+    config.KAFKA_SASL_MECHANISM === 'scram-sha-512'
+      ? {
+          mechanism: 'scram-sha-512' as const,
+          username: config.KAFKA_USERNAME ?? '',
+          password: config.KAFKA_PASSWORD ?? '',
+        }
+      : undefined
+  const kafkaLogger = logger.child({ component: 'kafkajs' })
+  return {
+    clientId: config.KAFKA_CLIENT_ID,
+    brokers: config.KAFKA_BROKERS,
+    ssl,
+    ...(sasl && { sasl }),
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    // Short retries: callers decide what an outage means (503 for the API, back-off for consumers).
+    retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 5 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }) => {
+        const { message, ...extra } = log
+        if (level <= logLevel.ERROR) kafkaLogger.error(extra, message)
+        else kafkaLogger.warn(extra, message)
+      },
+  }
+}
+
+function toIncoming(message: {
+  key: Buffer | null
+  value: Buffer | null
+  offset: string
+  timestamp: string
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>
+}): IncomingMessage {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    if (value !== undefined) headers[name] = String(Array.isArray(value) ? value[0] : value)
+  }
+  return {
+    key: message.key,
+    value: message.value,
+    offset: message.offset,
+    timestamp: message.timestamp,
+    headers,
+  }
+}
+
+function wrapConsumer(consumer: KafkaJsConsumer): Consumer {
+  return {
+    async run(topic, onBatch) {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true })
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+          await onBatch(
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              messages: batch.messages.map(toIncoming),
+            },
+            { heartbeat, isRunning: () => isRunning() && !isStale() },
+          )
+        },
+      })
+    },
+    commit: (topic, partition, offset) => consumer.commitOffsets([{ topic, partition, offset }]),
+    pause: (topic) => consumer.pause([{ topic }]),
+    resume: (topic) => consumer.resume([{ topic }]),
+    stop: () => consumer.disconnect(),
+  }
+}
+
+export function createKafkaBroker(config: KafkaSettings, logger: AppLogger): Broker {
+  const kafka = new Kafka(clientConfig(config, logger))
+  return {
+    async producer(): Promise<Producer> {
+      const producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      })
+      await producer.connect()
+      return {
+        async send(batches) {
+          await producer.sendBatch({ topicMessages: batches, acks: -1 })
+        },
+        disconnect: () => producer.disconnect(),
+      }
+    },
+    async consumer(group) {
+      const consumer = kafka.consumer({ groupId: group, maxBytesPerPartition: 2 * 1024 * 1024 })
+      await consumer.connect()
+      return wrapConsumer(consumer)
+    },
+    async admin(): Promise<Admin> {
+      const admin = kafka.admin()
+      await admin.connect()
+      return {
+        async ensureTopics(topics) {
+          const existing = new Set(await admin.listTopics())
+          const missing = topics.filter((topic) => !existing.has(topic.name))
+          if (missing.length === 0) return
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: missing.map((topic) => ({
+              topic: topic.name,
+              numPartitions: topic.partitions,
+              replicationFactor: topic.replicationFactor,
+              configEntries: Object.entries(topic.config ?? {}).map(([name, value]) => ({
+                name,
+                value,
+              })),
+            })),
+          })
+        },
+        async ping() {
+          await admin.describeCluster()
+        },
+        async lag(group, topic) {
+          const [ends, [committed]] = await Promise.all([
+            admin.fetchTopicOffsets(topic),
+            admin.fetchOffsets({ groupId: group, topics: [topic] }),
+          ])
+          return ends.map(({ partition, high, low }) => {
+            const stored = committed?.partitions.find((p) => p.partition === partition)?.offset
+            // No commit yet: the group starts from the beginning, so everything retained is lag.
+            const committedOffset =
+              stored === undefined || stored === '-1' ? Number(low) : Number(stored)
+            const end = Number(high)
+            return {
+              partition,
+              committed: committedOffset,
+              end,
+              lag: Math.max(0, end - committedOffset),
+            }
+          })
+        },
+        disconnect: () => admin.disconnect(),
+      }
+    },
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The `publish` port: gathers concurrent events into one produce request and resolves each
+ * caller when its request is acknowledged. One awaited produce per HTTP request is 5-10x slower.
+ */
+import { type Publish, type TopicName, UnavailableError } from '../../handlers/define.ts'
+import type { AppLogger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
+import { lazy } from '../retry.ts'
+import type { OutgoingMessage, Producer } from './broker.ts'
+
+export interface PublisherOptions {
+  topics: Record<TopicName, string>
+  /** How long the first event of a batch waits for company. */
+  lingerMs: number
+  maxBatch: number
+  /** A caller waits at most this long for the acknowledgement. */
+  timeoutMs: number
+  /** After a failed produce, callers are refused at once for this long. */
+  retryAfterSeconds: number
+  /** Events waiting beyond this are refused: backpressure instead of unbounded memory. */
+  maxPending: number
+}
+
+interface PendingEvent {
+  topic: string
+  message: OutgoingMessage
+  settle(error?: Error): void
+}
+
+export interface Publisher {
+  publish: Publish
+  /** Sends what is pending, waits for it, disconnects; used at shutdown. */
+  close(): Promise<void>
+}
+
+export function createPublisher(
+  connect: () => Promise<Producer>,
+  options: PublisherOptions,
+  metrics: Metrics,
+  logger: AppLogger,
+): Publisher {
+  const getProducer = lazy(connect)
+  let connected = false
+  const pending: PendingEvent[] = []
+  let timer: NodeJS.Timeout | undefined
+  let inFlight: Promise<void> | undefined
+  let refuseUntil = 0
+
+  const unavailable = (message: string, cause?: unknown) =>
+    new UnavailableError('kafka', message, { cause })
+
+  async function send(batch: PendingEvent[]): Promise<void> {
+    const byTopic = new Map<string, OutgoingMessage[]>()
+    for (const event of batch) {
+      byTopic.set(event.topic, [...(byTopic.get(event.topic) ?? []), event.message])
+    }
+    metrics.publishBatchSize.observe(batch.length)
+    try {
+      connected = true
+      await (await getProducer()).send(
+        [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      )
+      for (const event of batch) event.settle()
+      for (const [topic, messages] of byTopic) {
+        metrics.published.inc({ topic, outcome: 'acknowledged' }, messages.length)
+      }
+    } catch (error) {
+      refuseUntil = Date.now() + options.retryAfterSeconds * 1000
+      logger.warn({ err: error, events: batch.length }, 'produce failed')
+      for (const event of batch)
+        event.settle(unavailable('Kafka did not acknowledge the event', error))
+      for (const [topic, messages] of byTopic) {
+        metrics.published.inc({ topic, outcome: 'failed' }, messages.length)
+      }
+    }
+  }
+
+  /** One produce request at a time; events arriving meanwhile form the next batch. */
+  function drain(): void {
+    clearTimeout(timer)
+    timer = undefined
+    if (inFlight || pending.length === 0) return
+    const batch = pending.splice(0, options.maxBatch)
+    inFlight = send(batch).finally(() => {
+      inFlight = undefined
+      if (pending.length >= options.maxBatch) drain()
+      else if (pending.length > 0) timer ??= setTimeout(drain, options.lingerMs)
+    })
+  }
+
+  const publish: Publish = (topicName, event) => {
+    if (Date.now() < refuseUntil) {
+      return Promise.reject(unavailable('Kafka is unreachable; retry later'))
+    }
+    if (pending.length >= options.maxPending) {
+      return Promise.reject(unavailable('Too many events waiting for Kafka; retry later'))
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>()
+    const deadline = setTimeout(
+      () => reject(unavailable(`Kafka did not acknowledge within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    )
+    pending.push({
+      topic: options.topics[topicName],
+      message: { key: event.key, value: JSON.stringify(event.value) },
+      settle: (error) => {
+        clearTimeout(deadline)
+        if (error) reject(error)
+        else resolve()
+      },
+    })
+    if (pending.length >= options.maxBatch) drain()
+    else timer ??= setTimeout(drain, options.lingerMs)
+    return promise
+  }
+
+  return {
+    publish,
+    async close() {
+      while (pending.length > 0 || inFlight) {
+        drain()
+        await inFlight
+      }
+      if (connected) await (await getProducer().catch(() => undefined))?.disconnect()
+    },
+  }
+}

@@ -1,0 +1,57 @@
+/** Prometheus metrics of the runtime, in one registry served at /metrics. */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+export function createMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  return {
+    registry,
+    httpRequests: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP requests by route, method and status.',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    publishBatchSize: new Histogram({
+      name: 'kafka_publish_batch_size',
+      help: 'Events per produce request (concurrent requests gathered into one).',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers,
+    }),
+    published: new Counter({
+      name: 'kafka_published_events_total',
+      help: 'Events acknowledged by Kafka, or failed, by topic.',
+      labelNames: ['topic', 'outcome'] as const,
+      registers,
+    }),
+    consumed: new Counter({
+      name: 'kafka_consumed_events_total',
+      help: 'Events handled by a subscriber: stored, or dead-lettered.',
+      labelNames: ['topic', 'outcome'] as const,
+      registers,
+    }),
+    consumerBackoffs: new Counter({
+      name: 'kafka_consumer_backoffs_total',
+      help: 'Times a batch was retried after a failure, by reason.',
+      labelNames: ['topic', 'reason'] as const,
+      registers,
+    }),
+    consumerPaused: new Gauge({
+      name: 'kafka_consumer_paused',
+      help: '1 while the consumer is paused by an operator.',
+      labelNames: ['topic'] as const,
+      registers,
+    }),
+    bulkDuration: new Histogram({
+      name: 'store_batch_duration_seconds',
+      help: 'Time to handle one batch of events (bulk write included).',
+      labelNames: ['topic'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>

@@ -1,0 +1,148 @@
+import { describe, expect, test } from 'vitest'
+import { purchaseBody } from '../support/purchases.ts'
+import { memoryApp } from '../support/runtime.ts'
+
+const json = (body: unknown) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+})
+
+describe('HTTP runtime', () => {
+  test('POST /purchases answers 202 once published', async () => {
+    const { app, ports } = await memoryApp()
+    const body = purchaseBody()
+    const response = await app.request('/purchases', json(body))
+    expect(response.status).toBe(202)
+    expect(await response.json()).toEqual({ purchase_id: body.purchase_id, status: 'accepted' })
+    expect(ports.published).toHaveLength(1)
+  })
+
+  test('malformed JSON is a 400 problem', async () => {
+    const { app, ports } = await memoryApp()
+    const response = await app.request('/purchases', json('{"shop_id": '))
+    expect(response.status).toBe(400)
+    expect(response.headers.get('content-type')).toContain('application/problem+json')
+    expect(ports.published).toHaveLength(0)
+  })
+
+  test('a body that is not JSON by content type is refused, not treated as empty', async () => {
+    const { app } = await memoryApp()
+    const response = await app.request('/purchases', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify(purchaseBody()),
+    })
+    expect(response.status).toBe(415)
+  })
+
+  test('schema violations are a 422 listing every field path', async () => {
+    const { app } = await memoryApp()
+    const response = await app.request(
+      '/purchases',
+      json(
+        purchaseBody({
+          purchase_id: 'x',
+          timestamp: 'noon',
+          scoops: [{ type: 'mint', quantity: -1, price: 100 }],
+        }),
+      ),
+    )
+    expect(response.status).toBe(422)
+    const problem = (await response.json()) as { errors: { in: string; path: string }[] }
+    expect(problem.errors.map((e) => e.path).sort()).toEqual([
+      'purchase_id',
+      'scoops.0.quantity',
+      'timestamp',
+    ])
+    expect(problem.errors.every((e) => e.in === 'body')).toBe(true)
+  })
+
+  test('query and path violations name their location', async () => {
+    const { app } = await memoryApp()
+    const response = await app.request('/purchases/not-a-uuid?date=2021-12-30')
+    expect(response.status).toBe(422)
+    const problem = (await response.json()) as { errors: { in: string; path: string }[] }
+    expect(problem.errors).toEqual([expect.objectContaining({ in: 'path', path: 'shop_id' })])
+  })
+
+  test('an oversized body is a 413', async () => {
+    const { app, ports } = await memoryApp()
+    const response = await app.request(
+      '/purchases',
+      json({ ...purchaseBody(), pad: 'x'.repeat(20_000) }),
+    )
+    expect(response.status).toBe(413)
+    expect(ports.published).toHaveLength(0)
+  })
+
+  test('an unknown route is a 404 problem', async () => {
+    const { app } = await memoryApp()
+    const response = await app.request('/nope')
+    expect(response.status).toBe(404)
+    expect(await response.json()).toMatchObject({ status: 404, title: 'Not found' })
+  })
+
+  test('Kafka down is a 503 with Retry-After', async () => {
+    const { app, ports } = await memoryApp()
+    ports.outage.kafka = true
+    const response = await app.request('/purchases', json(purchaseBody()))
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('2')
+  })
+
+  test('Elasticsearch down makes reads 503 with Retry-After', async () => {
+    const { app, ports } = await memoryApp()
+    ports.outage.store = true
+    const response = await app.request(`/purchases/${purchaseBody().shop_id}?date=2021-12-30`)
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('2')
+  })
+
+  test('readiness reports each dependency and fails when one is down', async () => {
+    const { app } = await memoryApp({
+      readiness: {
+        kafka: async () => {},
+        elasticsearch: async () => {
+          throw new Error('connection refused')
+        },
+      },
+    })
+    const response = await app.request('/readyz')
+    expect(response.status).toBe(503)
+    expect(await response.json()).toEqual({
+      status: 'not ready',
+      checks: { kafka: 'ok', elasticsearch: 'connection refused' },
+    })
+    expect((await app.request('/healthz')).status).toBe(200)
+  })
+
+  test('OpenAPI lists every route with its schemas, and /docs serves its own assets', async () => {
+    const { app } = await memoryApp()
+    const spec = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, unknown>>
+      components: { schemas: Record<string, unknown> }
+    }
+    expect(Object.keys(spec.paths).sort()).toEqual([
+      '/purchases',
+      '/purchases/{shop_id}',
+      '/shops/{shop_id}/summary',
+    ])
+    expect(spec.components.schemas).toHaveProperty('PurchaseInput')
+    const page = await (await app.request('/docs')).text()
+    expect(page).toContain('/docs/swagger-ui-bundle.js')
+    expect(page).not.toMatch(/https?:\/\//)
+    const bundle = await app.request('/docs/swagger-ui-bundle.js')
+    expect(bundle.status).toBe(200)
+    expect((await bundle.text()).length).toBeGreaterThan(100_000)
+  })
+
+  test('/metrics exposes request metrics in Prometheus text', async () => {
+    const { app } = await memoryApp()
+    await app.request('/healthz')
+    const text = await (await app.request('/metrics')).text()
+    expect(text).toContain(
+      'http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 1',
+    )
+  })
+})

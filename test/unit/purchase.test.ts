@@ -1,0 +1,76 @@
+import { describe, expect, test } from 'vitest'
+import { PurchaseInput, Timestamp, toDocument } from '../../handlers/purchase.ts'
+import { purchaseBody } from '../support/purchases.ts'
+
+describe('Timestamp', () => {
+  test.each([
+    ['2021-12-30 12:00:00+00', '2021-12-30T12:00:00.000Z'],
+    ['2021-12-30T12:00:00+00:00', '2021-12-30T12:00:00.000Z'],
+    ['2021-12-30T12:00:00Z', '2021-12-30T12:00:00.000Z'],
+    ['2021-12-30T14:30:00.5+02:30', '2021-12-30T12:00:00.500Z'],
+    ['2021-12-30T07:00:00-0500', '2021-12-30T12:00:00.000Z'],
+  ])('accepts %s as %s', (input, normalised) => {
+    expect(Timestamp.parse(input)).toBe(normalised)
+  })
+
+  test.each([
+    '2021-12-30T12:00:00',
+    '2021-12-30',
+    '2021-02-30T12:00:00Z',
+    '2021-12-30T25:00:00Z',
+    '1999-12-31T23:59:59Z',
+    '2100-01-01T00:00:00Z',
+    'yesterday',
+  ])('rejects %s', (input) => {
+    expect(Timestamp.safeParse(input).success).toBe(false)
+  })
+})
+
+describe('PurchaseInput', () => {
+  test('accepts a valid purchase', () => {
+    expect(PurchaseInput.safeParse(purchaseBody()).success).toBe(true)
+  })
+
+  test('reports every failing field path', () => {
+    const result = PurchaseInput.safeParse(
+      purchaseBody({
+        shop_id: 'not-a-uuid',
+        scoops: [{ type: '', quantity: 0, price: 1.5 }],
+        extra: true,
+      }),
+    )
+    expect(result.success).toBe(false)
+    const paths = result.error?.issues.map((issue) => issue.path.join('.'))
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'shop_id',
+        'scoops.0.type',
+        'scoops.0.quantity',
+        'scoops.0.price',
+        '',
+      ]),
+    )
+  })
+
+  test('needs at least one scoop and at most 100', () => {
+    expect(PurchaseInput.safeParse(purchaseBody({ scoops: [] })).success).toBe(false)
+    const scoop = { type: 'mint', quantity: 1, price: 100 }
+    expect(PurchaseInput.safeParse(purchaseBody({ scoops: Array(101).fill(scoop) })).success).toBe(
+      false,
+    )
+    expect(PurchaseInput.safeParse(purchaseBody({ scoops: Array(100).fill(scoop) })).success).toBe(
+      true,
+    )
+  })
+})
+
+test('toDocument computes line totals, scoop count and the purchase total', () => {
+  const document = toDocument({
+    ...purchaseBody(),
+    timestamp: '2021-12-30T12:00:00.000Z',
+    received_at: '2021-12-30T12:00:01.000Z',
+  } as never)
+  expect(document.scoops.map((s) => s.line_total_cents)).toEqual([500, 300])
+  expect(document.scoop_count).toBe(3)
+  expect(document.total_cents).toBe(800)
+})
