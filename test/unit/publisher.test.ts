@@ -1,0 +1,106 @@
+import { describe, expect, test } from 'vitest'
+import { UnavailableError } from '../../handlers/define.ts'
+import type { Producer, TopicMessages } from '../../runtime/kafka/broker.ts'
+import { createPublisher, type PublisherOptions } from '../../runtime/kafka/publisher.ts'
+import { createMetrics } from '../../runtime/metrics.ts'
+import { silentLogger } from '../support/runtime.ts'
+
+function fakeProducer(behaviour: (batches: TopicMessages[]) => Promise<void> = async () => {}) {
+  const sends: TopicMessages[][] = []
+  const producer: Producer = {
+    async send(batches) {
+      sends.push(batches)
+      await behaviour(batches)
+    },
+    disconnect: async () => {},
+  }
+  return { producer, sends }
+}
+
+const options: PublisherOptions = {
+  topics: { purchases: 'purchases-topic' },
+  lingerMs: 5,
+  maxBatch: 100,
+  timeoutMs: 1_000,
+  retryAfterSeconds: 2,
+  maxPending: 1_000,
+}
+
+const event = (i: number) => ({ key: `shop-${i % 3}`, value: { n: i } })
+
+describe('publisher', () => {
+  test('gathers concurrent events into one produce request', async () => {
+    const { producer, sends } = fakeProducer()
+    const publisher = createPublisher(async () => producer, options, createMetrics(), silentLogger)
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => publisher.publish('purchases', event(i))),
+    )
+    expect(sends).toHaveLength(1)
+    expect(sends[0]?.[0]?.topic).toBe('purchases-topic')
+    expect(sends[0]?.[0]?.messages).toHaveLength(50)
+    expect(sends[0]?.[0]?.messages[4]).toEqual({ key: 'shop-1', value: '{"n":4}' })
+  })
+
+  test('cuts batches at maxBatch and keeps the order of events', async () => {
+    const { producer, sends } = fakeProducer()
+    const publisher = createPublisher(
+      async () => producer,
+      { ...options, maxBatch: 10 },
+      createMetrics(),
+      silentLogger,
+    )
+    await Promise.all(
+      Array.from({ length: 25 }, (_, i) => publisher.publish('purchases', event(i))),
+    )
+    expect(sends.map((batches) => batches[0]?.messages.length)).toEqual([10, 10, 5])
+    const values = sends.flatMap((batches) =>
+      batches[0]?.messages.map((m) => JSON.parse(String(m.value)).n),
+    )
+    expect(values).toEqual(Array.from({ length: 25 }, (_, i) => i))
+  })
+
+  test('a failed produce rejects its callers, then refuses at once for Retry-After', async () => {
+    const { producer, sends } = fakeProducer(async () => {
+      throw new Error('broker down')
+    })
+    const publisher = createPublisher(async () => producer, options, createMetrics(), silentLogger)
+    await expect(publisher.publish('purchases', event(1))).rejects.toBeInstanceOf(UnavailableError)
+    const started = Date.now()
+    await expect(publisher.publish('purchases', event(2))).rejects.toBeInstanceOf(UnavailableError)
+    expect(Date.now() - started).toBeLessThan(50)
+    expect(sends).toHaveLength(1)
+  })
+
+  test('a broker that never answers costs a caller at most timeoutMs', async () => {
+    const { producer } = fakeProducer(() => new Promise(() => {}))
+    const publisher = createPublisher(
+      async () => producer,
+      { ...options, timeoutMs: 100 },
+      createMetrics(),
+      silentLogger,
+    )
+    const started = Date.now()
+    await expect(publisher.publish('purchases', event(1))).rejects.toThrow(/within 100 ms/)
+    expect(Date.now() - started).toBeLessThan(1_000)
+  })
+
+  test('a connection that fails is retried by the next caller', async () => {
+    let attempts = 0
+    const { producer, sends } = fakeProducer()
+    const connect = async () => {
+      attempts++
+      if (attempts === 1) throw new Error('no broker yet')
+      return producer
+    }
+    const publisher = createPublisher(
+      connect,
+      { ...options, retryAfterSeconds: 0 },
+      createMetrics(),
+      silentLogger,
+    )
+    await expect(publisher.publish('purchases', event(1))).rejects.toBeInstanceOf(UnavailableError)
+    await publisher.publish('purchases', event(2))
+    expect(attempts).toBe(2)
+    expect(sends).toHaveLength(1)
+  })
+})
