@@ -67,13 +67,11 @@ export interface Run {
 /** A copy of terraform/ in a temporary directory, initialised against the plugin directory. */
 export class Workspace {
   readonly dir: string
+  readonly terraform: string
   private readonly env: NodeJS.ProcessEnv
 
-  constructor(
-    readonly terraform: string,
-    pluginDir: string,
-    extraFiles: Record<string, string> = {},
-  ) {
+  constructor(terraform: string, pluginDir: string, extraFiles: Record<string, string> = {}) {
+    this.terraform = terraform
     this.dir = mkdtempSync(path.join(tmpdir(), 'icecream-terraform-'))
     cpSync(terraformDir, this.dir, {
       recursive: true,
