@@ -21,6 +21,7 @@ export default defineConfig({
         test: {
           name: 'chart',
           include: ['test/chart/**/*.test.ts'],
+          globalSetup: ['test/chart/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
         },

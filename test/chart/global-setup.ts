@@ -1,0 +1,95 @@
+// Global setup of the "chart" vitest project: builds (first run) or finds Helm, kubeconform, etcd
+// and kube-apiserver, prepares a copy of the chart with offline stand-in dependencies, writes the
+// kubeconform schemas, and starts etcd + kube-apiserver on loopback for the whole run.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { TestProject } from 'vitest/node'
+import { writeCoreSchemas, writeCrdSchemas } from '../../scripts/chart/kube-schemas.ts'
+import { startCluster } from './apiserver.ts'
+import { addOnCrdsChart, prepareChartCopy } from './stand-ins.ts'
+import { cacheDir, ensureTool, helmEnv, kubernetesModuleDir, sharedDir } from './tools.ts'
+
+export type ChartEnv = {
+  helm: string
+  kubeconform: string
+  work: string
+  chart: string
+  addOnCrds: string
+  schemaDirs: string[]
+  kubeconfig: string
+  server: string
+  token: string
+  caFile: string
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    chartEnv: ChartEnv
+  }
+}
+
+const KUBE_VERSION = 'v1.37.2'
+
+function step<T>(what: string, fn: () => T): T {
+  const start = Date.now()
+  const result = fn()
+  process.stderr.write(`chart setup: ${what} (${((Date.now() - start) / 1000).toFixed(1)} s)\n`)
+  return result
+}
+
+export default async function setup(project: TestProject) {
+  sharedDir()
+  const helm = step('helm', () => ensureTool('helm'))
+  const kubeconform = step('kubeconform', () => ensureTool('kubeconform'))
+  const etcd = step('etcd', () => ensureTool('etcd'))
+  const apiserver = step('kube-apiserver', () => ensureTool('kube-apiserver'))
+
+  const work = mkdtempSync(path.join(os.tmpdir(), 'icecream-chart-'))
+  const env = helmEnv(path.join(work, 'helm'))
+  const chart = step('chart copy with stand-in dependencies', () =>
+    prepareChartCopy(work, helm, env),
+  )
+  const addOnCrds = addOnCrdsChart(work)
+
+  const coreDir = path.join(cacheDir, 'kube-schemas', KUBE_VERSION)
+  if (!existsSync(path.join(coreDir, '.done'))) {
+    step('core kind schemas from k8s.io/kubernetes OpenAPI', () => {
+      const swagger = path.join(kubernetesModuleDir(), 'api/openapi-spec/swagger.json')
+      rmSync(coreDir, { recursive: true, force: true })
+      const n = writeCoreSchemas(swagger, coreDir)
+      writeFileSync(path.join(coreDir, '.done'), `${n}\n`)
+    })
+  }
+  const crdDir = path.join(work, 'crd-schemas')
+  const crdFiles = [
+    ...readdirSync(path.join(chart, 'charts/strimzi-kafka-operator/crds')).map((f) =>
+      path.join(chart, 'charts/strimzi-kafka-operator/crds', f),
+    ),
+    path.join(chart, 'eck-crds/crds/eck-crds.yaml'),
+    ...readdirSync(path.join(addOnCrds, 'crds')).map((f) => path.join(addOnCrds, 'crds', f)),
+  ]
+  step('custom resource schemas from the CRDs', () => writeCrdSchemas(crdFiles, crdDir))
+
+  mkdirSync(path.join(work, 'cluster'), { recursive: true })
+  const started = await startCluster(path.join(work, 'cluster'), etcd, apiserver)
+  process.stderr.write(`chart setup: kube-apiserver ready at ${started.cluster.server}\n`)
+
+  project.provide('chartEnv', {
+    helm,
+    kubeconform,
+    work,
+    chart,
+    addOnCrds,
+    schemaDirs: [coreDir, crdDir],
+    kubeconfig: started.cluster.kubeconfig,
+    server: started.cluster.server,
+    token: started.cluster.token,
+    caFile: started.cluster.caFile,
+  })
+
+  return async () => {
+    await started.stop()
+    if (!process.env.ICECREAM_KEEP_CHART_WORK) rmSync(work, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,129 @@
+// Bad values are rejected before anything reaches a cluster: by values.schema.json, or by the
+// chart's own cross-field checks, each with a message naming the value.
+import { cpSync, mkdtempSync } from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { env, helm } from './chart.ts'
+
+const rejected: [string, string[], RegExp][] = [
+  [
+    'an unknown top-level key',
+    ['--set', 'replicaCount=3'],
+    /additional properties 'replicaCount' not allowed/,
+  ],
+  [
+    'a misspelt nested key',
+    ['--set', 'kafka.nodePool.replica=3'],
+    /kafka\/nodePool.*additional properties 'replica' not allowed/,
+  ],
+  [
+    'zero Kafka nodes',
+    ['--set', 'kafka.nodePool.replicas=0'],
+    /kafka\/nodePool\/replicas.*minimum/,
+  ],
+  [
+    'a Kafka version Strimzi 1.2 cannot run',
+    ['--set', 'kafka.version=3.9.0'],
+    /kafka\/version.*does not match pattern/,
+  ],
+  ['zero partitions', ['--set', 'kafka.topic.partitions=0'], /kafka\/topic\/partitions.*minimum/],
+  [
+    'a topic name Kafka refuses',
+    ['--set', 'kafka.topic.name=bad topic'],
+    /kafka\/topic\/name.*does not match pattern/,
+  ],
+  [
+    'a volume size without unit',
+    ['--set', 'elasticsearch.storageSize=20GB'],
+    /elasticsearch\/storageSize.*does not match pattern/,
+  ],
+  [
+    'an unknown Service type',
+    ['--set', 'api.service.type=Ingress'],
+    /api\/service\/type.*value must be one of/,
+  ],
+  ['a port out of range', ['--set', 'api.service.port=70000'], /api\/service\/port.*maximum/],
+  [
+    'a memory request that is not a quantity',
+    ['--set', 'api.resources.requests.memory=lots'],
+    /api\/resources\/requests\/memory/,
+  ],
+  [
+    'a node pool without brokers',
+    ['--set-json', 'kafka.nodePool.roles=["controller"]'],
+    /kafka\/nodePool\/roles/,
+  ],
+  [
+    'ECK CRDs from templates (breaks the first install)',
+    ['--set', 'eck-operator.installCRDs=true'],
+    /eck-operator\/installCRDs.*value must be false|eck-operator\/installCRDs.*const/,
+  ],
+  ['an unknown log level', ['--set', 'logLevel=loud'], /logLevel.*value must be one of/],
+  [
+    'a string where a number belongs',
+    ['--set-string', 'consumer.replicas=two'],
+    /consumer\/replicas.*got string, want integer/,
+  ],
+]
+
+const failedChecks: [string, string[], RegExp][] = [
+  [
+    'replication above the broker count',
+    ['--set', 'kafka.nodePool.replicas=2'],
+    /kafka.replicationFactor \(3\) cannot exceed kafka.nodePool.replicas \(2\)/,
+  ],
+  [
+    'min ISR above replication',
+    ['--set', 'kafka.minInsyncReplicas=4'],
+    /kafka.minInsyncReplicas \(4\) cannot exceed kafka.replicationFactor \(3\)/,
+  ],
+  [
+    'KEDA max replicas above the partitions',
+    [
+      '--set',
+      'autoscaling.keda.enabled=true',
+      '--set',
+      'autoscaling.keda.maxReplicas=12',
+      '--api-versions',
+      'keda.sh/v1alpha1/ScaledObject',
+    ],
+    /autoscaling.keda.maxReplicas \(12\) cannot exceed kafka.topic.partitions \(6\)/,
+  ],
+  [
+    'HPA min above max',
+    ['--set', 'api.autoscaling.minReplicas=5', '--set', 'api.autoscaling.maxReplicas=3'],
+    /minReplicas cannot exceed/,
+  ],
+]
+
+describe('values.schema.json rejects', () => {
+  it.each(rejected)('%s', (_name, args, message) => {
+    const r = helm(['template', 'icecream', env().chart, ...args])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(/values don't meet the specifications of the schema/)
+    expect(r.stderr).toMatch(message)
+  })
+})
+
+describe("the chart's own checks reject", () => {
+  it.each(failedChecks)('%s', (_name, args, message) => {
+    const r = helm(['template', 'icecream', env().chart, ...args])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(message)
+  })
+})
+
+describe('Chart.lock', () => {
+  it('matches Chart.yaml: helm dependency build reaches the download step instead of reporting it out of sync', () => {
+    // A separate copy: a failed build must not touch the charts/ the other tests use.
+    const dir = mkdtempSync(path.join(env().work, 'lock-'))
+    for (const f of ['Chart.yaml', 'Chart.lock', 'eck-crds/Chart.yaml'])
+      cpSync(path.join(env().chart, f), path.join(dir, f))
+    const r = helm(['dependency', 'build', dir, '--skip-refresh'])
+    expect(r.stderr).not.toMatch(/out of sync/)
+    // Offline, the build stops at fetching the first remote chart.
+    expect(r.stderr + r.stdout).toMatch(
+      /strimzi|quay\.io|helm\.elastic\.co|no such host|dial tcp|lookup/i,
+    )
+  })
+})

@@ -1,0 +1,326 @@
+// Static checks: helm lint --strict, helm template over every value set, kubeconform against
+// offline schemas, and unit assertions on what matters in the rendered objects.
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import {
+  env,
+  find,
+  helm,
+  kubeconform,
+  type Manifest,
+  render,
+  valueArgs,
+  valueSets,
+} from './chart.ts'
+
+const sizes: Record<string, string> = {}
+
+describe.each(Object.keys(valueSets))('value set %s', (set) => {
+  it('passes helm lint --strict', () => {
+    const r = helm(['lint', '--strict', env().chart, ...valueArgs(set)])
+    expect(r.stderr + r.stdout, r.stdout + r.stderr).toContain(
+      '1 chart(s) linted, 0 chart(s) failed',
+    )
+    expect(r.status).toBe(0)
+  })
+
+  it('renders objects that kubeconform validates against the Kubernetes and CRD schemas', () => {
+    const { yaml, docs } = render(valueArgs(set))
+    sizes[set] = `${docs.length} objects, ${(Buffer.byteLength(yaml) / 1024).toFixed(1)} KiB`
+    process.stderr.write(`helm template ${set}: ${sizes[set]}\n`)
+    const r = kubeconform(yaml)
+    expect(r.stdout + r.stderr, r.stdout + r.stderr).toMatch(/Invalid: 0, Errors: 0, Skipped: 0/)
+    expect(r.status).toBe(0)
+  })
+})
+
+describe('rendered defaults', () => {
+  const docs = () => render([]).docs
+  const deployments = (d: Manifest[]) => d.filter((m) => m.kind === 'Deployment')
+
+  it('runs every pod non-root, read-only, without capabilities, seccomp RuntimeDefault, with resources', () => {
+    const all = render([]).docs
+    const tests = parseHooks()
+    const pods = [...deployments(all).map((d) => d.spec.template.spec), ...tests.map((t) => t.spec)]
+    expect(pods.length).toBe(3)
+    for (const pod of pods) {
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      })
+      expect(pod.automountServiceAccountToken).toBe(false)
+      for (const c of pod.containers) {
+        expect(c.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        })
+        expect(c.resources.requests.cpu).toBeTruthy()
+        expect(c.resources.requests.memory).toBeTruthy()
+        expect(c.resources.limits.memory).toBeTruthy()
+        const tmp = c.volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/tmp')
+        expect(tmp, 'a writable /tmp').toBeTruthy()
+        expect(pod.volumes.find((v: { name: string }) => v.name === tmp.name).emptyDir).toBeTruthy()
+      }
+    }
+  })
+
+  it('probes /healthz for liveness and /readyz for readiness on both roles', () => {
+    for (const role of ['api', 'consumer']) {
+      const c = find(docs(), 'Deployment', `icecream-${role}`).spec.template.spec.containers[0]
+      expect(c.command).toEqual(['node', 'dist/runtime/main.js'])
+      expect(c.env.find((e: { name: string }) => e.name === 'ROLE').value).toBe(role)
+      expect(c.livenessProbe.httpGet.path).toBe('/healthz')
+      expect(c.readinessProbe.httpGet.path).toBe('/readyz')
+    }
+  })
+
+  it('labels every object with the recommended labels, and selectors match pod labels', () => {
+    for (const d of docs()) {
+      const labels = d.metadata.labels ?? {}
+      expect(labels['app.kubernetes.io/instance'], `${d.kind} ${d.metadata.name}`).toBe('icecream')
+      expect(labels['app.kubernetes.io/managed-by']).toBe('Helm')
+      expect(labels['helm.sh/chart']).toMatch(/^icecream-/)
+    }
+    for (const d of docs().filter((m) => m.kind === 'Deployment')) {
+      expect(d.spec.template.metadata.labels).toMatchObject(d.spec.selector.matchLabels)
+    }
+  })
+
+  it("references passwords from the operators' Secrets and never inlines them", () => {
+    const all = docs()
+    const api = find(all, 'Deployment', 'icecream-api').spec.template.spec.containers[0]
+    const consumer = find(all, 'Deployment', 'icecream-consumer').spec.template.spec.containers[0]
+    const ref = (
+      c: { env: { name: string; valueFrom?: unknown; value?: string }[] },
+      name: string,
+    ) => c.env.find((e) => e.name === name)
+    expect(ref(api, 'KAFKA_PASSWORD')?.valueFrom).toEqual({
+      secretKeyRef: { name: 'icecream-api', key: 'password' },
+    })
+    expect(ref(consumer, 'KAFKA_PASSWORD')?.valueFrom).toEqual({
+      secretKeyRef: { name: 'icecream-consumer', key: 'password' },
+    })
+    expect(ref(api, 'ELASTICSEARCH_PASSWORD')?.valueFrom).toEqual({
+      secretKeyRef: { name: 'icecream-es-app-user', key: 'password' },
+    })
+    for (const c of [api, consumer]) {
+      for (const e of c.env)
+        expect(e.name.includes('PASSWORD') ? e.value : undefined).toBeUndefined()
+    }
+    const config = find(all, 'ConfigMap', 'icecream-config').data
+    expect(Object.keys(config).filter((k) => /PASSWORD|SECRET|TOKEN/.test(k))).toEqual([])
+    expect(config.KAFKA_BROKERS).toBe('icecream-kafka-bootstrap.shop.svc:9092')
+    expect(config.ELASTICSEARCH_URL).toBe('https://icecream-es-http.shop.svc:9200')
+    const esCa = find(all, 'Deployment', 'icecream-api').spec.template.spec.volumes.find(
+      (v: { name: string }) => v.name === 'es-ca',
+    )
+    expect(esCa.secret.secretName).toBe('icecream-es-http-certs-public')
+    // The values carry no password at all.
+    expect(readFileSync(path.join(env().chart, 'values.yaml'), 'utf8')).not.toMatch(/password:/i)
+  })
+
+  it('gives the API write-only and the consumer read + dead-letter ACLs', () => {
+    const all = docs()
+    const acls = (name: string) =>
+      find(all, 'KafkaUser', name).spec.authorization.acls.map(
+        (a: { resource: { type: string; name: string }; operations: string[] }) =>
+          `${a.resource.type}:${a.resource.name}:${[...a.operations].sort().join('+')}`,
+      )
+    expect(acls('icecream-api')).toEqual(['topic:purchases:Describe+Write'])
+    expect(acls('icecream-consumer').sort()).toEqual([
+      'group:purchases-indexer:Describe+Read',
+      'topic:purchases.dead-letter:Describe+Write',
+      'topic:purchases:Describe+Read',
+    ])
+    for (const u of all.filter((d) => d.kind === 'KafkaUser')) {
+      expect(u.spec.authentication.type).toBe('scram-sha-512')
+      expect(u.metadata.labels?.['strimzi.io/cluster']).toBe('icecream')
+    }
+  })
+
+  it('configures Kafka: SCRAM listener, simple authorization, RF 3, min ISR 2, metrics, exporter', () => {
+    const all = docs()
+    const kafka = find(all, 'Kafka')
+    expect(kafka.spec.kafka.version).toBe(readVersions().kafka)
+    expect(kafka.spec.kafka.listeners[0]).toMatchObject({
+      type: 'internal',
+      tls: false,
+      authentication: { type: 'scram-sha-512' },
+    })
+    expect(kafka.spec.kafka.authorization.type).toBe('simple')
+    expect(kafka.spec.kafka.config['default.replication.factor']).toBe(3)
+    expect(kafka.spec.kafka.config['min.insync.replicas']).toBe(2)
+    expect(kafka.spec.kafka.metricsConfig.type).toBe('strimziMetricsReporter')
+    expect(kafka.spec.kafkaExporter).toBeTruthy()
+    expect(kafka.spec.entityOperator.topicOperator).toBeTruthy()
+    const pool = find(all, 'KafkaNodePool')
+    expect(pool.spec).toMatchObject({
+      replicas: 3,
+      roles: ['controller', 'broker'],
+      storage: { type: 'persistent-claim', deleteClaim: false },
+    })
+    const topics = all
+      .filter((d) => d.kind === 'KafkaTopic')
+      .map((t) => [t.spec.topicName, t.spec.partitions, t.spec.replicas])
+    expect(topics).toEqual([
+      ['purchases', 6, 3],
+      ['purchases.dead-letter', 1, 3],
+    ])
+  })
+
+  it('keeps data: resource-policy keep on Kafka and Elasticsearch, claims that outlive them', () => {
+    const all = docs()
+    for (const kind of ['Kafka', 'KafkaNodePool', 'KafkaTopic', 'Elasticsearch']) {
+      expect(find(all, kind).metadata.annotations?.['helm.sh/resource-policy'], kind).toBe('keep')
+    }
+    const es = find(all, 'Elasticsearch')
+    expect(es.spec.volumeClaimDeletePolicy).toBe('DeleteOnScaledownOnly')
+    expect(es.spec.version).toBe(readVersions().elasticsearch)
+    expect(es.spec.nodeSets[0].count).toBe(3)
+    expect(es.spec.podDisruptionBudget.spec.maxUnavailable).toBe(1)
+  })
+
+  it("solves ECK ordering: CRDs from the eck-crds chart's crds/, none in templates, Elasticsearch a plain resource", () => {
+    const all = docs()
+    expect(all.filter((d) => d.kind === 'CustomResourceDefinition')).toEqual([])
+    const es = find(all, 'Elasticsearch')
+    expect(es.metadata.annotations?.['helm.sh/hook']).toBeUndefined()
+    const crds = readFileSync(path.join(env().chart, 'eck-crds/crds/eck-crds.yaml'), 'utf8')
+    expect(crds).toContain('name: elasticsearches.elasticsearch.k8s.elastic.co')
+    expect(crds.match(/^kind: CustomResourceDefinition$/gm)?.length).toBe(12)
+    // With ECK's own CRD templates switched on, the same render would also carry them: the
+    // eck-operator dependency must keep installCRDs false.
+    const withTemplates = render([
+      '--set',
+      'eck-operator.installCRDs=true',
+      '--skip-schema-validation',
+    ]).docs
+    expect(withTemplates.filter((d) => d.kind === 'CustomResourceDefinition').length).toBe(12)
+  })
+
+  it('exposes the API through a LoadBalancer with an HPA and PDBs; NetworkPolicies guard Elasticsearch and Kafka', () => {
+    const all = docs()
+    const svc = find(all, 'Service', 'icecream-api')
+    expect(svc.spec.type).toBe('LoadBalancer')
+    expect(
+      svc.metadata.annotations?.['service.beta.kubernetes.io/do-loadbalancer-healthcheck-path'],
+    ).toBe('/readyz')
+    expect(find(all, 'HorizontalPodAutoscaler').spec.scaleTargetRef.name).toBe('icecream-api')
+    expect(find(all, 'Deployment', 'icecream-api').spec.replicas).toBeUndefined()
+    expect(all.filter((d) => d.kind === 'PodDisruptionBudget').length).toBe(2)
+    const np = find(all, 'NetworkPolicy', 'icecream-elasticsearch')
+    expect(np.spec.podSelector.matchLabels['elasticsearch.k8s.elastic.co/cluster-name']).toBe(
+      'icecream',
+    )
+    const peers = find(all, 'Kafka').spec.kafka.listeners[0].networkPolicyPeers
+    expect(
+      peers.map(
+        (p: { podSelector: { matchLabels: Record<string, string> } }) =>
+          p.podSelector.matchLabels['app.kubernetes.io/component'],
+      ),
+    ).toEqual(['api', 'consumer'])
+  })
+
+  it('renders the smoke test Pod as a helm test hook running smoke.js against the API', () => {
+    const [pod] = parseHooks()
+    expect(pod?.metadata.annotations?.['helm.sh/hook']).toBe('test')
+    const c = pod?.spec.containers[0]
+    expect(c.command).toEqual(['node', 'dist/runtime/smoke.js'])
+    expect(c.env).toContainEqual({
+      name: 'SMOKE_BASE_URL',
+      value: 'http://icecream-api.shop.svc:8080',
+    })
+    expect(c.env).toContainEqual({ name: 'SMOKE_TIMEOUT_SECONDS', value: '120' })
+    expect(pod?.spec.restartPolicy).toBe('Never')
+  })
+})
+
+describe('other value sets', () => {
+  it('TLS: listener 9093 with TLS, the app trusts the cluster CA', () => {
+    const all = render(valueArgs('tls')).docs
+    expect(find(all, 'Kafka').spec.kafka.listeners[0]).toMatchObject({
+      name: 'tls',
+      port: 9093,
+      tls: true,
+    })
+    expect(find(all, 'ConfigMap').data).toMatchObject({
+      KAFKA_SSL: 'true',
+      KAFKA_CA_FILE: '/etc/icecream/kafka-ca/ca.crt',
+    })
+    const vol = find(all, 'Deployment', 'icecream-consumer').spec.template.spec.volumes.find(
+      (v: { name: string }) => v.name === 'kafka-ca',
+    )
+    expect(vol.secret.secretName).toBe('icecream-cluster-ca-cert')
+  })
+
+  it('KEDA: a ScaledObject on consumer lag, at most one replica per partition, own least-privilege user', () => {
+    const all = render(valueArgs('keda')).docs
+    const so = find(all, 'ScaledObject')
+    expect(so.spec.scaleTargetRef.name).toBe('icecream-consumer')
+    expect(so.spec.maxReplicaCount).toBeLessThanOrEqual(
+      find(all, 'KafkaTopic', 'icecream-purchases').spec.partitions,
+    )
+    expect(so.spec.triggers[0]).toMatchObject({
+      type: 'kafka',
+      metadata: { consumerGroup: 'purchases-indexer', topic: 'purchases' },
+    })
+    for (const v of Object.values(so.spec.triggers[0].metadata)) expect(typeof v).toBe('string')
+    expect(find(all, 'TriggerAuthentication').spec.secretTargetRef).toContainEqual({
+      parameter: 'password',
+      name: 'icecream-keda',
+      key: 'password',
+    })
+    expect(
+      find(all, 'KafkaUser', 'icecream-keda').spec.authorization.acls.flatMap(
+        (a: { operations: string[] }) => a.operations,
+      ),
+    ).toEqual(['Describe', 'Describe'])
+    expect(find(all, 'Deployment', 'icecream-consumer').spec.replicas).toBeUndefined()
+  })
+
+  it('KEDA without keda.sh/v1alpha1 in the cluster fails with a clear message', () => {
+    const r = helm(['template', 'icecream', env().chart, '--set', 'autoscaling.keda.enabled=true'])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toContain('does not serve keda.sh/v1alpha1')
+  })
+
+  it('monitoring: a ServiceMonitor on /metrics only when the Prometheus Operator API exists', () => {
+    const sm = find(render(valueArgs('monitoring')).docs, 'ServiceMonitor')
+    expect(sm.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics', interval: '15s' })
+    expect(sm.metadata.labels?.release).toBe('kube-prometheus-stack')
+    const r = helm([
+      'template',
+      'icecream',
+      env().chart,
+      '-f',
+      path.join(env().chart, 'ci/monitoring-values.yaml'),
+    ])
+    expect(r.stderr).toContain('does not serve monitoring.coreos.com/v1')
+  })
+
+  it('minimal: one Kafka node with RF 1, one Elasticsearch node, no HPA', () => {
+    const all = render(valueArgs('minimal')).docs
+    expect(find(all, 'KafkaNodePool').spec.replicas).toBe(1)
+    expect(find(all, 'Kafka').spec.kafka.config['min.insync.replicas']).toBe(1)
+    expect(find(all, 'Elasticsearch').spec.nodeSets[0].count).toBe(1)
+    expect(all.some((d) => d.kind === 'HorizontalPodAutoscaler')).toBe(false)
+    expect(find(all, 'Deployment', 'icecream-api').spec.replicas).toBe(1)
+  })
+})
+
+function parseHooks(): Manifest[] {
+  return render([]).docs.filter((d) => d.metadata.annotations?.['helm.sh/hook'] === 'test')
+}
+
+/** The versions the local stack reads: chart/values.yaml, kafka.version and elasticsearch.version. */
+function readVersions(): { kafka: string; elasticsearch: string } {
+  const v = parse(readFileSync(path.join(env().chart, 'values.yaml'), 'utf8')) as {
+    kafka: { version: string }
+    elasticsearch: { version: string }
+  }
+  return { kafka: v.kafka.version, elasticsearch: v.elasticsearch.version }
+}
