@@ -324,3 +324,13 @@ function readVersions(): { kafka: string; elasticsearch: string } {
   }
   return { kafka: v.kafka.version, elasticsearch: v.elasticsearch.version }
 }
+
+describe('chart README', () => {
+  it('lists every value of values.yaml, generated from its comments (node scripts/chart/values-doc.ts --write)', () => {
+    const values = readFileSync(path.join(repoRoot, 'chart/values.yaml'), 'utf8')
+    const readme = readFileSync(path.join(repoRoot, 'chart/README.md'), 'utf8')
+    expect(readmeWithTable(readme, valuesTable(values))).toBe(readme)
+    for (const v of valueDocs(values))
+      expect(v.description, `${v.key} needs a "# --" comment`).not.toBe('')
+  })
+})
