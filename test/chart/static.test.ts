@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { readmeWithTable, valueDocs, valuesTable } from '../../scripts/chart/values-doc.ts'
 import {
   env,
   find,
@@ -14,6 +15,7 @@ import {
   valueArgs,
   valueSets,
 } from './chart.ts'
+import { repoRoot } from './tools.ts'
 
 const sizes: Record<string, string> = {}
 
