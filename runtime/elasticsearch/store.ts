@@ -74,6 +74,9 @@ function toPurchase(document: PurchaseDocument): Purchase {
   }
 }
 
+/** Before the first start has created the index, a search finds nothing rather than failing. */
+const noIndexYetIsEmpty = { ignore_unavailable: true, allow_no_indices: true }
+
 interface SumBucket {
   doc_count: number
   scoops: { value: number | null }
@@ -155,6 +158,7 @@ export function createElasticsearchStore(client: Client, index: string): Elastic
           size: limit,
           query: shopRange(shopId, from, to),
           sort: [{ timestamp: 'asc' }, { purchase_id: 'asc' }],
+          ...noIndexYetIsEmpty,
           ...(after && { search_after: [Date.parse(after.timestamp), after.purchaseId] }),
         }),
       )
@@ -171,6 +175,7 @@ export function createElasticsearchStore(client: Client, index: string): Elastic
           index,
           size: 0,
           track_total_hits: true,
+          ...noIndexYetIsEmpty,
           query: shopRange(shopId, from, to),
           aggs: {
             ...sums,
@@ -202,6 +207,7 @@ export function createElasticsearchStore(client: Client, index: string): Elastic
       )
       // biome-ignore lint/suspicious/noExplicitAny: aggregation results are untyped in the client
       const aggs = response.aggregations as any
+      if (!aggs) return { purchases: 0, scoops: 0, revenue_cents: 0, by_flavour: [], by_day: [] }
       const totals = (bucket: SumBucket) => ({
         purchases: bucket.doc_count,
         scoops: bucket.scoops.value ?? 0,

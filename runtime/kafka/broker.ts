@@ -68,6 +68,7 @@ export interface PartitionLag {
 export interface Admin {
   /** Creates the topics that are missing; existing ones are left as they are. */
   ensureTopics(topics: TopicSpec[]): Promise<void>
+  deleteTopics(names: string[]): Promise<void>
   /** Throws when no broker answers. */
   ping(): Promise<void>
   lag(group: string, topic: string): Promise<PartitionLag[]>

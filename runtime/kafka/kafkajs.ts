@@ -51,6 +51,9 @@ function clientConfig(config: KafkaSettings, logger: AppLogger): KafkaConfig {
       () =>
       ({ level, log }) => {
         const { message, ...extra } = log
+        // Bounded retries are deliberate: callers get a fast 503 and the event ids make
+        // redelivery harmless, so kafkajs's exactly-once warning does not apply here.
+        if (message.startsWith('Limiting retries for the idempotent producer')) return
         if (level <= logLevel.ERROR) kafkaLogger.error(extra, message)
         else kafkaLogger.warn(extra, message)
       },
@@ -145,6 +148,9 @@ export function createKafkaBroker(config: KafkaSettings, logger: AppLogger): Bro
               })),
             })),
           })
+        },
+        async deleteTopics(names) {
+          await admin.deleteTopics({ topics: names })
         },
         async ping() {
           await admin.describeCluster()

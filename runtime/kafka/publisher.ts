@@ -96,10 +96,11 @@ export function createPublisher(
       return Promise.reject(unavailable('Too many events waiting for Kafka; retry later'))
     }
     const { promise, resolve, reject } = Promise.withResolvers<void>()
-    const deadline = setTimeout(
-      () => reject(unavailable(`Kafka did not acknowledge within ${options.timeoutMs} ms`)),
-      options.timeoutMs,
-    )
+    const deadline = setTimeout(() => {
+      // A broker this slow is as good as down for the callers behind this one.
+      refuseUntil = Date.now() + options.retryAfterSeconds * 1000
+      reject(unavailable(`Kafka did not acknowledge within ${options.timeoutMs} ms`))
+    }, options.timeoutMs)
     pending.push({
       topic: options.topics[topicName],
       message: { key: event.key, value: JSON.stringify(event.value) },

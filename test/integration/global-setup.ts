@@ -1,1 +1,59 @@
-export default async function setup() {}
+/**
+ * Starts the real Kafka and Elasticsearch once per test run (fetched on first use) and gives
+ * this run its own topics, consumer group and index, so runs never see each other's data.
+ */
+import { join } from 'node:path'
+import type { TestProject } from 'vitest/node'
+import { loadConfig } from '../../runtime/config.ts'
+import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
+import { createKafkaBroker } from '../../runtime/kafka/kafkajs.ts'
+import { topicSpecs } from '../../runtime/kafka/topics.ts'
+import { createLogger } from '../../runtime/logger.ts'
+import { appEnvironment } from '../../scripts/local-stack/app-env.ts'
+import { cacheDir } from '../../scripts/local-stack/fetch.ts'
+import { startStack } from '../../scripts/local-stack/stack.ts'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    appEnv: Record<string, string>
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const stack = await startStack({
+    dataDir: join(cacheDir(), 'test-stack'),
+    kafkaPort: 29092,
+    kafkaControllerPort: 29093,
+    elasticsearchPort: 29200,
+    elasticsearchTransportPort: 29300,
+    log: (line) => process.stderr.write(`[test stack] ${line}\n`),
+  })
+  const run = `run-${Date.now().toString(36)}`
+  const env = {
+    ...appEnvironment(stack),
+    KAFKA_TOPIC: `purchases-${run}`,
+    KAFKA_DEAD_LETTER_TOPIC: `purchases-${run}.dead-letter`,
+    KAFKA_CONSUMER_GROUP: `indexer-${run}`,
+    ELASTICSEARCH_INDEX: `purchases-${run}`,
+  }
+  const config = loadConfig(env)
+  const admin = await createKafkaBroker(config, createLogger('warn', 'test-setup')).admin()
+  await admin.ensureTopics(topicSpecs(config, 3, 1))
+  await admin.disconnect()
+  project.provide('appEnv', env)
+
+  return async () => {
+    // The stack's data outlives the run (warm starts); this run's topics and index do not.
+    const kafka = await createKafkaBroker(config, createLogger('warn', 'test-teardown')).admin()
+    await kafka.deleteTopics([config.KAFKA_TOPIC, config.KAFKA_DEAD_LETTER_TOPIC]).catch(() => {})
+    await kafka.disconnect()
+    const elasticsearch = createElasticsearchClient(config)
+    await elasticsearch.indices.delete({ index: config.ELASTICSEARCH_INDEX }, { ignore: [404] })
+    await elasticsearch.indices.deleteIndexTemplate(
+      { name: `${config.ELASTICSEARCH_INDEX}-template` },
+      { ignore: [404] },
+    )
+    await elasticsearch.close()
+    await stack.stop()
+  }
+}

@@ -1,0 +1,69 @@
+/** Starts the real app (runtime/main.ts's startApp) in the test process, against the test stack. */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { inject } from 'vitest'
+import { type Config, loadConfig } from '../../runtime/config.ts'
+import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
+import { createLogger } from '../../runtime/logger.ts'
+import { type RunningApp, startApp } from '../../runtime/main.ts'
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    ...inject('appEnv'),
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...overrides,
+  })
+}
+
+export interface TestApp extends RunningApp {
+  url: string
+}
+
+export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+  const config = testConfig(overrides)
+  const app = await startApp(config, createLogger(config.LOG_LEVEL, config.ROLE))
+  return { ...app, url: `http://127.0.0.1:${app.port}` }
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check().catch(() => undefined)
+    if (value !== undefined) return value
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(250)
+  }
+}
+
+export async function postPurchase(url: string, body: unknown): Promise<Response> {
+  return fetch(`${url}/purchases`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+}
+
+/** Reads the index directly: how many documents, and which purchase ids, a set of shops has. */
+export async function storedPurchaseIds(shopIds: string[]): Promise<string[]> {
+  const config = testConfig()
+  const client = createElasticsearchClient(config)
+  try {
+    await client.indices.refresh({ index: config.ELASTICSEARCH_INDEX })
+    const response = await client.search<{ purchase_id: string }>({
+      index: config.ELASTICSEARCH_INDEX,
+      size: 10_000,
+      query: { terms: { shop_id: shopIds } },
+      _source: ['purchase_id'],
+    })
+    return response.hits.hits.map((hit) => hit._source?.purchase_id ?? '')
+  } finally {
+    await client.close()
+  }
+}
