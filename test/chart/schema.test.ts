@@ -1,9 +1,10 @@
 // Bad values are rejected before anything reaches a cluster: by values.schema.json, or by the
 // chart's own cross-field checks, each with a message naming the value.
-import { cpSync, mkdtempSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { env, helm } from './chart.ts'
+import { chartSource } from './tools.ts'
 
 const rejected: [string, string[], RegExp][] = [
   [
@@ -114,16 +115,40 @@ describe("the chart's own checks reject", () => {
 })
 
 describe('Chart.lock', () => {
-  it('matches Chart.yaml: helm dependency build reaches the download step instead of reporting it out of sync', () => {
-    // A separate copy: a failed build must not touch the charts/ the other tests use.
+  // helm dependency build checks the lock's digest first, then needs the repositories (here
+  // unreachable). Reaching the repository step means the committed lock matches Chart.yaml.
+  const lockCopy = (digest?: (d: string) => string) => {
     const dir = mkdtempSync(path.join(env().work, 'lock-'))
-    for (const f of ['Chart.yaml', 'Chart.lock', 'eck-crds/Chart.yaml'])
-      cpSync(path.join(env().chart, f), path.join(dir, f))
-    const r = helm(['dependency', 'build', dir, '--skip-refresh'])
-    expect(r.stderr).not.toMatch(/out of sync/)
-    // Offline, the build stops at fetching the first remote chart.
-    expect(r.stderr + r.stdout).toMatch(
-      /strimzi|quay\.io|helm\.elastic\.co|no such host|dial tcp|lookup/i,
+    mkdirSync(path.join(dir, 'eck-crds'))
+    for (const f of ['Chart.yaml', 'Chart.lock', 'eck-crds/Chart.yaml']) {
+      cpSync(path.join(chartSource, f), path.join(dir, f))
+    }
+    if (digest) {
+      const lock = path.join(dir, 'Chart.lock')
+      writeFileSync(
+        lock,
+        readFileSync(lock, 'utf8').replace(
+          /digest: (\S+)/,
+          (_m, d: string) => `digest: ${digest(d)}`,
+        ),
+      )
+    }
+    const config = path.join(env().work, 'helm/config/repositories.yaml')
+    writeFileSync(
+      config,
+      'apiVersion: ""\nrepositories:\n  - name: elastic\n    url: https://helm.elastic.co\n',
     )
+    return helm(['dependency', 'build', dir, '--skip-refresh'])
+  }
+
+  it('matches Chart.yaml: helm dependency build gets past the digest check', () => {
+    const r = lockCopy()
+    expect(r.stderr).not.toMatch(/out of sync/)
+    expect(r.stderr).toMatch(/elastic-index\.yaml|no such host|dial tcp/)
+  })
+
+  it('is really checked: a changed digest is reported out of sync', () => {
+    const r = lockCopy((d) => d.replace(/.$/, (c) => (c === '0' ? '1' : '0')))
+    expect(r.stderr).toMatch(/the lock file \(Chart.lock\) is out of sync/)
   })
 })
