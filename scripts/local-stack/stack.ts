@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type ElasticsearchSetup,
@@ -58,6 +58,40 @@ async function credentials(dataDir: string): Promise<Credentials> {
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Marks this process as the user of the dataDir's stack. Another live process that started a
+ * stack there (npm start and a CLI run sharing the default dataDir) is not silently stopped:
+ * that is an error. A dead owner's stack is fair game (stopped and restarted).
+ */
+async function claim(dataDir: string): Promise<void> {
+  const file = join(dataDir, 'run', 'owner.pid')
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: 'wx' })
+      return
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error
+    }
+    const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10)
+    if (owner !== process.pid && Number.isInteger(owner) && alive(owner)) {
+      throw new Error(
+        `the stack in ${dataDir} is in use by process ${owner}; stop that first ` +
+          '(or `npx tsx scripts/local-stack/cli.ts stop <dataDir>`), or use another dataDir',
+      )
+    }
+    await rm(file, { force: true })
+  }
+}
+
 /**
  * Starts a real single-node Kafka (SCRAM-SHA-512 over SASL_PLAINTEXT) and Elasticsearch (HTTPS,
  * file-realm user) for this dataDir, fetching them into the cache on first use.
@@ -72,92 +106,104 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   await mkdir(join(dataDir, 'logs'), { recursive: true })
   await mkdir(join(dataDir, 'run'), { recursive: true })
 
-  await stopStack(dataDir, log)
-  await assertPortFree(options.kafkaPort, 'kafkaPort')
-  await assertPortFree(options.kafkaControllerPort, 'kafkaControllerPort')
-  await assertPortFree(options.elasticsearchPort, 'elasticsearchPort')
-  await assertPortFree(options.elasticsearchTransportPort, 'elasticsearchTransportPort')
-
-  const versions = await readVersions()
-  const jdks = await findJdks()
-  const kafkaJdk = pickJdk(jdks, 17, `Kafka ${versions.kafka}`)
-  const esJdk = pickJdk(jdks, 21, `Elasticsearch ${versions.elasticsearch}`)
-  const [kafkaHome, esDistribution] = await Promise.all([
-    fetchKafka(versions.kafka, log),
-    fetchElasticsearch(versions.elasticsearch, log),
-  ])
-  const creds = await credentials(dataDir)
-
-  const kafkaSetup: KafkaSetup = {
-    dataDir,
-    kafkaHome,
-    jdk: kafkaJdk,
-    port: options.kafkaPort,
-    controllerPort: options.kafkaControllerPort,
-    ...creds.kafka,
-    log,
-  }
-  const esSetup: ElasticsearchSetup = {
-    dataDir,
-    distribution: esDistribution,
-    version: versions.elasticsearch,
-    jdk: esJdk,
-    port: options.elasticsearchPort,
-    transportPort: options.elasticsearchTransportPort,
-    ...creds.elasticsearch,
-    log,
-  }
-
   const daemons: Daemon[] = []
   let stopping: Promise<void> | undefined
   const stop = () => {
-    stopping ??= Promise.all(daemons.map((d) => d.stop())).then(() => undefined)
+    stopping ??= Promise.all(daemons.map((d) => d.stop())).then(() =>
+      rm(join(dataDir, 'run', 'owner.pid'), { force: true }),
+    )
     return stopping
   }
-  const [kafkaStarted, esStarted] = await Promise.allSettled([
-    (async () => {
-      const kafka = await startKafka(kafkaSetup)
-      daemons.push(kafka)
-      await waitForKafka(kafkaSetup, kafka)
-      log(`Kafka ready at 127.0.0.1:${options.kafkaPort}`)
-    })(),
-    (async () => {
-      const prepared = await prepareElasticsearch(esSetup)
-      const es = await startElasticsearch(esSetup, prepared)
-      daemons.push(es)
-      const caFile = await exportCa(esSetup, prepared)
-      await waitForElasticsearch(esSetup, es, caFile)
-      log(`Elasticsearch ready at https://127.0.0.1:${options.elasticsearchPort}`)
-      return caFile
-    })(),
-  ])
-  if (kafkaStarted.status === 'rejected' || esStarted.status === 'rejected') {
-    await stop()
-    const errors = [kafkaStarted, esStarted].flatMap((r) =>
-      r.status === 'rejected' ? [r.reason as Error] : [],
+  await claim(dataDir)
+  try {
+    await stopStale(join(dataDir, 'run', 'kafka.pid'), join(dataDir, 'kafka'), log)
+    await stopStale(
+      join(dataDir, 'run', 'elasticsearch.pid'),
+      await realpath(join(dataDir, 'elasticsearch')).catch(() => 'elasticsearch'),
+      log,
     )
-    throw errors.length === 1
-      ? errors[0]
-      : new AggregateError(errors, errors.map((e) => e.message).join('\n\n'))
-  }
-  const caFile = esStarted.value
-  log(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (data in ${dataDir})`)
-  return {
-    kafka: {
-      brokers: [`127.0.0.1:${options.kafkaPort}`],
-      sasl: { mechanism: 'scram-sha-512', ...creds.kafka },
-    },
-    elasticsearch: {
-      url: `https://127.0.0.1:${options.elasticsearchPort}`,
+    await assertPortFree(options.kafkaPort, 'kafkaPort')
+    await assertPortFree(options.kafkaControllerPort, 'kafkaControllerPort')
+    await assertPortFree(options.elasticsearchPort, 'elasticsearchPort')
+    await assertPortFree(options.elasticsearchTransportPort, 'elasticsearchTransportPort')
+
+    const versions = await readVersions()
+    const jdks = await findJdks()
+    const kafkaJdk = pickJdk(jdks, 17, `Kafka ${versions.kafka}`)
+    const esJdk = pickJdk(jdks, 21, `Elasticsearch ${versions.elasticsearch}`)
+    const [kafkaHome, esDistribution] = await Promise.all([
+      fetchKafka(versions.kafka, log),
+      fetchElasticsearch(versions.elasticsearch, log),
+    ])
+    const creds = await credentials(dataDir)
+
+    const kafkaSetup: KafkaSetup = {
+      dataDir,
+      kafkaHome,
+      jdk: kafkaJdk,
+      port: options.kafkaPort,
+      controllerPort: options.kafkaControllerPort,
+      ...creds.kafka,
+      log,
+    }
+    const esSetup: ElasticsearchSetup = {
+      dataDir,
+      distribution: esDistribution,
+      version: versions.elasticsearch,
+      jdk: esJdk,
+      port: options.elasticsearchPort,
+      transportPort: options.elasticsearchTransportPort,
       ...creds.elasticsearch,
-      caFile,
-    },
-    versions,
-    stop,
+      log,
+    }
+
+    const [kafkaStarted, esStarted] = await Promise.allSettled([
+      (async () => {
+        const kafka = await startKafka(kafkaSetup)
+        daemons.push(kafka)
+        await waitForKafka(kafkaSetup, kafka)
+        log(`Kafka ready at 127.0.0.1:${options.kafkaPort}`)
+      })(),
+      (async () => {
+        const prepared = await prepareElasticsearch(esSetup)
+        const es = await startElasticsearch(esSetup, prepared)
+        daemons.push(es)
+        const caFile = await exportCa(esSetup, prepared)
+        await waitForElasticsearch(esSetup, es, caFile)
+        log(`Elasticsearch ready at https://127.0.0.1:${options.elasticsearchPort}`)
+        return caFile
+      })(),
+    ])
+    if (kafkaStarted.status === 'rejected' || esStarted.status === 'rejected') {
+      const errors = [kafkaStarted, esStarted].flatMap((r) =>
+        r.status === 'rejected' ? [r.reason as Error] : [],
+      )
+      throw errors.length === 1
+        ? errors[0]
+        : new AggregateError(errors, errors.map((e) => e.message).join('\n\n'))
+    }
+    const caFile = esStarted.value
+    log(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (data in ${dataDir})`)
+    return {
+      kafka: {
+        brokers: [`127.0.0.1:${options.kafkaPort}`],
+        sasl: { mechanism: 'scram-sha-512', ...creds.kafka },
+      },
+      elasticsearch: {
+        url: `https://127.0.0.1:${options.elasticsearchPort}`,
+        ...creds.elasticsearch,
+        caFile,
+      },
+      versions,
+      stop,
+    }
+  } catch (error) {
+    await stop()
+    throw error
   }
 }
 
-/** Stops whatever a stack left running in this dataDir, from its pid files (for the CLI). */
+/** Stops whatever a stack left running in this dataDir, from its pid files, whoever started it (for the CLI). */
 export async function stopStack(dataDir: string, log: (line: string) => void): Promise<void> {
   const dir = await realpath(dataDir).catch(() => undefined)
   if (!dir) return
@@ -169,4 +215,5 @@ export async function stopStack(dataDir: string, log: (line: string) => void): P
       log,
     ),
   ])
+  await rm(join(dir, 'run', 'owner.pid'), { force: true })
 }
