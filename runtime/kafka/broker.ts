@@ -32,6 +32,11 @@ export interface BatchContext {
   heartbeat(): Promise<void>
   /** False once the consumer is stopping or lost the partition: abandon work, do not commit. */
   isRunning(): boolean
+  /**
+   * Marks the messages before `offset` processed and commits `offset` as the next one the group
+   * reads from this partition. What is not committed is read again.
+   */
+  commit(offset: string): Promise<void>
 }
 
 export interface Producer {
@@ -43,8 +48,6 @@ export interface Producer {
 export interface Consumer {
   /** Starts consuming; `onBatch` gets one partition's batch at a time, in offset order. */
   run(topic: string, onBatch: (batch: Batch, context: BatchContext) => Promise<void>): Promise<void>
-  /** Commits `offset` as the next one the group reads from that partition. */
-  commit(topic: string, partition: number, offset: string): Promise<void>
   pause(topic: string): void
   resume(topic: string): void
   /** Finishes the batch in flight, leaves the group, disconnects. */

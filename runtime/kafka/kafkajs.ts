@@ -87,19 +87,26 @@ function wrapConsumer(consumer: KafkaJsConsumer): Consumer {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           await onBatch(
             {
               topic: batch.topic,
               partition: batch.partition,
               messages: batch.messages.map(toIncoming),
             },
-            { heartbeat, isRunning: () => isRunning() && !isStale() },
+            {
+              heartbeat,
+              isRunning: () => isRunning() && !isStale(),
+              async commit(offset) {
+                // Resolving moves the fetch position; committing makes it survive a restart.
+                resolveOffset((BigInt(offset) - 1n).toString())
+                await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }])
+              },
+            },
           )
         },
       })
     },
-    commit: (topic, partition, offset) => consumer.commitOffsets([{ topic, partition, offset }]),
     pause: (topic) => consumer.pause([{ topic }]),
     resume: (topic) => consumer.resume([{ topic }]),
     stop: () => consumer.disconnect(),

@@ -206,8 +206,7 @@ export function createSubscriberRunner(
             if (!context.isRunning()) return
             await processChunk(chunk, partition, context)
             const last = chunk.at(-1)
-            if (last)
-              await consumer.commit(options.topic, partition, String(BigInt(last.offset) + 1n))
+            if (last) await context.commit(String(BigInt(last.offset) + 1n))
             await context.heartbeat()
           }
         } catch (error) {

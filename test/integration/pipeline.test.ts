@@ -227,3 +227,18 @@ describe('bad requests over real HTTP', () => {
     ])
   })
 })
+
+test('each acknowledged event is handled exactly once by this consumer (no re-reads)', async () => {
+  const counter = async (pattern: RegExp) => {
+    const text = await (await fetch(`${app.url}/metrics`)).text()
+    return Number(pattern.exec(text)?.[1] ?? 0)
+  }
+  const acknowledged = () =>
+    counter(/kafka_published_events_total\{[^}]*outcome="acknowledged"\} (\d+)/)
+  const stored = () => counter(/kafka_consumed_events_total\{[^}]*outcome="stored"\} (\d+)/)
+  await waitFor('the consumer to catch up', async () =>
+    (await stored()) >= (await acknowledged()) ? true : undefined,
+  )
+  await new Promise((settle) => setTimeout(settle, 2_000))
+  expect(await stored()).toBe(await acknowledged())
+})

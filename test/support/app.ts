@@ -6,14 +6,13 @@ import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { type RunningApp, startApp } from '../../runtime/main.ts'
 
+/** The environment variables of an app on the test stack: this run's topics, group and index. */
+export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
+  return { ...inject('appEnv'), LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', ...overrides }
+}
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({
-    ...inject('appEnv'),
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    ...overrides,
-  })
+  return loadConfig(testEnvironment(overrides))
 }
 
 export interface TestApp extends RunningApp {

@@ -39,9 +39,6 @@ function harness(options: { maxDocuments?: number; running?: () => boolean } = {
     run: async (_topic, handler) => {
       onBatch = handler
     },
-    commit: async (_topic, partition, offset) => {
-      commits.push({ partition, offset })
-    },
     pause: () => {},
     resume: () => {},
     stop: async () => {},
@@ -72,7 +69,13 @@ function harness(options: { maxDocuments?: number; running?: () => boolean } = {
     if (!onBatch) await runner.start()
     await onBatch?.(
       { topic: 'purchases', partition, messages },
-      { heartbeat: async () => {}, isRunning: options.running ?? (() => true) },
+      {
+        heartbeat: async () => {},
+        isRunning: options.running ?? (() => true),
+        commit: async (offset) => {
+          commits.push({ partition, offset })
+        },
+      },
     )
   }
   return { deliver, commits, deadLetters, ports }

@@ -1,0 +1,218 @@
+/**
+ * What the queue is for: nothing acknowledged is lost when a part fails. Poison messages,
+ * an unreachable broker, an Elasticsearch outage, a consumer restart and SIGTERM, for real.
+ */
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterEach, describe, expect, test } from 'vitest'
+import type { IncomingMessage } from '../../runtime/kafka/broker.ts'
+import { createKafkaBroker } from '../../runtime/kafka/kafkajs.ts'
+import { createLogger } from '../../runtime/logger.ts'
+import {
+  postPurchase,
+  startTestApp,
+  storedPurchaseIds,
+  type TestApp,
+  testConfig,
+  testEnvironment,
+  waitFor,
+} from '../support/app.ts'
+import { purchaseBody } from '../support/purchases.ts'
+import { startTcpProxy } from '../support/tcp-proxy.ts'
+
+const running: { stop(): Promise<void> }[] = []
+async function track<T extends { stop(): Promise<void> }>(started: Promise<T>): Promise<T> {
+  const app = await started
+  running.push(app)
+  return app
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((app) => app.stop()))
+})
+
+async function postAccepted(app: TestApp, bodies: Record<string, unknown>[]) {
+  const statuses = await Promise.all(
+    bodies.map(async (body) => (await postPurchase(app.url, body)).status),
+  )
+  expect(statuses.filter((status) => status !== 202)).toEqual([])
+}
+
+const expectExactly = async (shopIds: string[], purchaseIds: string[], timeoutMs = 45_000) => {
+  const stored = await waitFor(
+    `${purchaseIds.length} purchases to be stored`,
+    async () => {
+      const ids = await storedPurchaseIds(shopIds)
+      return ids.length >= purchaseIds.length ? ids : undefined
+    },
+    timeoutMs,
+  )
+  expect(stored.sort()).toEqual([...purchaseIds].sort())
+}
+
+test('a poison message goes to the dead-letter topic and its partition moves on', async () => {
+  const app = await track(startTestApp({ ROLE: 'all' }))
+  const config = testConfig()
+  const broker = createKafkaBroker(config, createLogger('warn', 'test'))
+  const shopId = randomUUID()
+
+  const deadLetters: IncomingMessage[] = []
+  const reader = await broker.consumer(`dead-letter-reader-${randomUUID()}`)
+  await reader.run(config.KAFKA_DEAD_LETTER_TOPIC, async (batch, context) => {
+    deadLetters.push(...batch.messages)
+    const last = batch.messages.at(-1)
+    if (last) await context.commit(String(BigInt(last.offset) + 1n))
+  })
+  running.push(reader)
+
+  // Same key as the good purchase that follows: same partition, behind the poison.
+  const producer = await broker.producer()
+  await producer.send([
+    { topic: config.KAFKA_TOPIC, messages: [{ key: shopId, value: '{"this is": not json' }] },
+    {
+      topic: config.KAFKA_TOPIC,
+      messages: [
+        {
+          key: shopId,
+          value: JSON.stringify({ ...purchaseBody({ shop_id: shopId }), scoops: [] }),
+        },
+      ],
+    },
+  ])
+  await producer.disconnect()
+  const good = purchaseBody({ shop_id: shopId })
+  await postAccepted(app, [good])
+
+  await expectExactly([shopId], [good.purchase_id])
+  const ours = await waitFor('both poison messages in the dead-letter topic', async () => {
+    const found = deadLetters.filter((m) => m.key?.toString() === shopId)
+    return found.length === 2 ? found : undefined
+  })
+  expect(ours.map((m) => m.headers['dead-letter.reason'])).toEqual([
+    'value is not JSON',
+    expect.stringMatching(/^schema: .*scoops/),
+  ])
+  for (const message of ours) {
+    expect(message.headers).toMatchObject({
+      'dead-letter.origin.topic': config.KAFKA_TOPIC,
+      'dead-letter.origin.partition': expect.stringMatching(/^\d+$/),
+      'dead-letter.origin.offset': expect.stringMatching(/^\d+$/),
+    })
+  }
+  expect(ours[0]?.value?.toString()).toBe('{"this is": not json')
+})
+
+test('Kafka unreachable: a fast 503 with Retry-After, and not ready', async () => {
+  const app = await track(
+    startTestApp({ ROLE: 'api', KAFKA_BROKERS: '127.0.0.1:1', PUBLISH_TIMEOUT_MS: '3000' }),
+  )
+  const started = Date.now()
+  const first = await postPurchase(app.url, purchaseBody())
+  const firstMs = Date.now() - started
+  expect(first.status).toBe(503)
+  expect(first.headers.get('retry-after')).toBe('2')
+  expect(firstMs).toBeLessThan(4_000)
+
+  const again = Date.now()
+  expect((await postPurchase(app.url, purchaseBody())).status).toBe(503)
+  expect(Date.now() - again).toBeLessThan(200)
+
+  const ready = await fetch(`${app.url}/readyz`)
+  expect(ready.status).toBe(503)
+  expect(((await ready.json()) as { checks: { kafka: string } }).checks.kafka).not.toBe('ok')
+})
+
+test('Elasticsearch down: the consumer backs off, then stores everything once it is back', async () => {
+  const config = testConfig()
+  const proxy = await startTcpProxy(Number(new URL(config.ELASTICSEARCH_URL).port))
+  running.push({ stop: () => proxy.close() })
+  const api = await track(startTestApp({ ROLE: 'api' }))
+  const consumer = await track(
+    startTestApp({ ROLE: 'consumer', ELASTICSEARCH_URL: `https://127.0.0.1:${proxy.port}` }),
+  )
+  await waitFor('the consumer to be ready', async () =>
+    (await fetch(`${consumer.url}/readyz`)).ok ? true : undefined,
+  )
+
+  proxy.cut()
+  const shopId = randomUUID()
+  const bodies = Array.from({ length: 20 }, () => purchaseBody({ shop_id: shopId }))
+  await postAccepted(api, bodies)
+  // Kafka buffers while the store is away: accepted, not yet stored.
+  await sleep(3_000)
+  expect(await storedPurchaseIds([shopId])).toEqual([])
+  const backoffs = await (await fetch(`${consumer.url}/metrics`)).text()
+  expect(backoffs).toMatch(/kafka_consumer_backoffs_total\{[^}]*reason="unavailable"[^}]*\} [1-9]/)
+
+  proxy.restore()
+  await expectExactly(
+    [shopId],
+    bodies.map((b) => b.purchase_id as string),
+    60_000,
+  )
+})
+
+describe('consumers come and go without loss or duplicates', () => {
+  test('a consumer stopped mid-stream, events buffered while none runs, another picks up', async () => {
+    const api = await track(startTestApp({ ROLE: 'api' }))
+    const first = await startTestApp({ ROLE: 'consumer', BULK_MAX_DOCUMENTS: '20' })
+    const shopIds = Array.from({ length: 6 }, () => randomUUID())
+    const bodies = Array.from({ length: 300 }, (_, i) => purchaseBody({ shop_id: shopIds[i % 6] }))
+
+    await postAccepted(api, bodies.slice(0, 150))
+    await waitFor('the first consumer to store some', async () =>
+      (await storedPurchaseIds(shopIds)).length > 0 ? true : undefined,
+    )
+    await first.stop()
+    // No consumer at all now: the topic holds what arrives.
+    await postAccepted(api, bodies.slice(150))
+    const storedWhileDown = (await storedPurchaseIds(shopIds)).length
+    expect(storedWhileDown).toBeLessThan(300)
+
+    await track(startTestApp({ ROLE: 'consumer' }))
+    await expectExactly(
+      shopIds,
+      bodies.map((b) => b.purchase_id as string),
+      60_000,
+    )
+  })
+
+  test('SIGTERM: the process finishes its work, commits, disconnects and exits 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/main.ts'], {
+      env: { ...process.env, ...testEnvironment({ ROLE: 'all', LOG_LEVEL: 'info' }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk) => {
+      output += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      output += chunk
+    })
+    const port = await waitFor('the process to listen', async () => {
+      const match = /"port":(\d+),"role":"all","msg":"listening"/.exec(output)
+      return match ? Number(match[1]) : undefined
+    })
+    const url = `http://127.0.0.1:${port}`
+    await waitFor('the process to be ready', async () =>
+      (await fetch(`${url}/readyz`)).ok ? true : undefined,
+    )
+    const shopId = randomUUID()
+    const bodies = Array.from({ length: 30 }, () => purchaseBody({ shop_id: shopId }))
+    const statuses = await Promise.all(bodies.map(async (b) => (await postPurchase(url, b)).status))
+    expect(statuses.every((s) => s === 202)).toBe(true)
+
+    child.kill('SIGTERM')
+    const [code] = await once(child, 'exit')
+    expect(code, output.slice(-2000)).toBe(0)
+    expect(output).toContain('"msg":"stopped"')
+
+    // Whatever it had not stored yet is still in Kafka for the next consumer.
+    await track(startTestApp({ ROLE: 'consumer' }))
+    await expectExactly(
+      [shopId],
+      bodies.map((b) => b.purchase_id as string),
+    )
+  })
+})
