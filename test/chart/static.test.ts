@@ -21,10 +21,16 @@ const sizes: Record<string, string> = {}
 
 describe.each(Object.keys(valueSets))('value set %s', (set) => {
   it('passes helm lint --strict', () => {
-    const r = helm(['lint', '--strict', env().chart, ...valueArgs(set)])
-    expect(r.stderr + r.stdout, r.stdout + r.stderr).toContain(
+    // helm lint has no --api-versions; in lint mode Helm logs a template's `fail` instead of
+    // failing, so the add-on guards (KEDA, ServiceMonitor) do not stop it.
+    const args = valueArgs(set).filter(
+      (a, i, all) => a !== '--api-versions' && all[i - 1] !== '--api-versions',
+    )
+    const r = helm(['lint', '--strict', env().chart, ...args])
+    expect(r.stdout + r.stderr, r.stdout + r.stderr).toContain(
       '1 chart(s) linted, 0 chart(s) failed',
     )
+    expect(r.stdout).not.toMatch(/\[(WARNING|ERROR)\]/)
     expect(r.status).toBe(0)
   })
 
