@@ -80,6 +80,9 @@ const Environment = z
 
 export type Config = z.output<typeof Environment>
 
+/** Every variable the app reads (the README documents each). */
+export const environmentVariables = Object.keys(Environment.shape)
+
 export class ConfigError extends Error {}
 
 /** Parses the environment; the error names every bad variable and what it must be. */

@@ -137,7 +137,7 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     resolve(info.port),
   )
   const port = await listening
-  logger.info({ port, role: config.ROLE }, 'listening')
+  logger.info({ port }, 'listening')
 
   return {
     port,

@@ -32,6 +32,8 @@ const ports = {
   kafka: port('KAFKA_PORT', 19092),
   elasticsearch: port('ELASTICSEARCH_PORT', 19200),
 }
+// kafkajs 2.2.4 sets a negative timer once per process on current Node: harmless, but noise.
+const quietNode = ['--disable-warning=TimeoutNegativeWarning', '--disable-warning=ExperimentalWarning']
 const say = (line: string) => process.stderr.write(`==> ${line}\n`)
 const started = Date.now()
 
@@ -86,7 +88,7 @@ try {
     ['api', ports.api],
     ['consumer', ports.consumer],
   ] as const) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/main.ts'], {
+    const child = spawn(process.execPath, [...quietNode, '--import', 'tsx', 'runtime/main.ts'], {
       env: { ...env, ROLE: role, PORT: String(rolePort), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'inherit'],
     })

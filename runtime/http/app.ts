@@ -113,7 +113,10 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
     const seconds = (performance.now() - started) / 1000
     const route = c.req.routePath
     metrics.httpRequests.observe({ method: c.req.method, route, status: c.res.status }, seconds)
-    const level = c.res.status >= 500 ? 'error' : c.res.status >= 400 ? 'info' : 'debug'
+    // A 503 is an expected answer while a dependency is away; other 5xx are bugs.
+    const status = c.res.status
+    const level =
+      status === 503 ? 'warn' : status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug'
     logger[level](
       {
         method: c.req.method,

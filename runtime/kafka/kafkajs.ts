@@ -100,7 +100,9 @@ function wrapConsumer(consumer: KafkaJsConsumer): Consumer {
               async commit(offset) {
                 // Resolving moves the fetch position; committing makes it survive a restart.
                 resolveOffset((BigInt(offset) - 1n).toString())
-                await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }])
+                await consumer.commitOffsets([
+                  { topic: batch.topic, partition: batch.partition, offset },
+                ])
               },
             },
           )

@@ -191,7 +191,7 @@ describe('consumers come and go without loss or duplicates', () => {
       output += chunk
     })
     const port = await waitFor('the process to listen', async () => {
-      const match = /"port":(\d+),"role":"all","msg":"listening"/.exec(output)
+      const match = /"port":(\d+),"msg":"listening"/.exec(output)
       return match ? Number(match[1]) : undefined
     })
     const url = `http://127.0.0.1:${port}`

@@ -1,0 +1,34 @@
+import { expect, test } from 'vitest'
+import { ConfigError, loadConfig } from '../../runtime/config.ts'
+
+const minimal = { KAFKA_BROKERS: 'localhost:9092', ELASTICSEARCH_URL: 'https://localhost:9200' }
+
+test('defaults fill in everything but the two addresses', () => {
+  const config = loadConfig(minimal)
+  expect(config).toMatchObject({
+    ROLE: 'all',
+    PORT: 8080,
+    KAFKA_BROKERS: ['localhost:9092'],
+    KAFKA_TOPIC: 'purchases',
+  })
+})
+
+test.each([
+  [{}, /KAFKA_BROKERS: is required[\s\S]*ELASTICSEARCH_URL: is required/],
+  [{ ...minimal, KAFKA_BROKERS: 'localhost' }, /KAFKA_BROKERS: must be host:port/],
+  [{ ...minimal, ROLE: 'worker' }, /ROLE: /],
+  [{ ...minimal, PORT: 'eighty' }, /PORT: /],
+  [
+    { ...minimal, KAFKA_SASL_MECHANISM: 'scram-sha-512' },
+    /KAFKA_USERNAME: is required with SASL[\s\S]*KAFKA_PASSWORD/,
+  ],
+  [{ ...minimal, ELASTICSEARCH_USERNAME: 'elastic' }, /ELASTICSEARCH_PASSWORD: /],
+  [{ ...minimal, ELASTICSEARCH_INDEX: 'Purchases' }, /ELASTICSEARCH_INDEX: must be a lowercase/],
+])('a bad environment is refused with a message naming the variable (%#)', (env, message) => {
+  expect(() => loadConfig(env)).toThrow(ConfigError)
+  expect(() => loadConfig(env)).toThrow(message)
+})
+
+test('an empty variable counts as unset', () => {
+  expect(loadConfig({ ...minimal, PORT: '' }).PORT).toBe(8080)
+})
