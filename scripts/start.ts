@@ -33,7 +33,7 @@ const ports = {
   elasticsearch: port('ELASTICSEARCH_PORT', 19200),
 }
 // kafkajs 2.2.4 sets a negative timer once per process on current Node: harmless, but noise.
-const quietNode = ['--disable-warning=TimeoutNegativeWarning', '--disable-warning=ExperimentalWarning']
+const quietNode = ['--disable-warning=TimeoutNegativeWarning']
 const say = (line: string) => process.stderr.write(`==> ${line}\n`)
 const started = Date.now()
 

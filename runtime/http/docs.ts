@@ -1,8 +1,8 @@
 /** Interactive API docs (Swagger UI) whose assets the app serves itself: no CDN. */
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { Hono } from 'hono'
-import swaggerUiDist from 'swagger-ui-dist'
 
 const page = (specUrl: string) => `<!doctype html>
 <html lang="en">
@@ -27,7 +27,8 @@ const init = `SwaggerUIBundle({
 })`
 
 export function docsRoutes(specUrl: string): Hono {
-  const assets = swaggerUiDist.getAbsoluteFSPath()
+  // The package's own entry evaluates the whole browser bundle in Node; only its files are needed.
+  const assets = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'))
   const read = (file: string) => readFileSync(join(assets, file))
   const bundle = read('swagger-ui-bundle.js')
   const css = read('swagger-ui.css')
