@@ -1,8 +1,7 @@
 // checkov on the default rendering (helm test Pod included). Offline checkov reports no
 // severities, so every failed check fails the test unless chart/README.md accepts it, with a
 // reason, in its checkov table (which this test reads to build --skip-check).
-import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { env, render } from './chart.ts'
@@ -17,20 +16,6 @@ function acceptedChecks(): Map<string, string> {
   return accepted
 }
 
-function checkovBin(): string {
-  const r = spawnSync('bash', [path.join(repoRoot, 'scripts/tools/scanners.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const bin = path.join(r.stdout.trim(), 'checkov')
-  if (r.status !== 0 || !existsSync(bin)) {
-    throw new Error(
-      `cannot install checkov on this machine (scripts/tools/scanners.sh exited ${r.status})`,
-    )
-  }
-  return bin
-}
-
 describe('checkov', () => {
   it('finds nothing in the default rendering beyond the findings the README accepts', () => {
     const accepted = acceptedChecks()
@@ -39,7 +24,7 @@ describe('checkov', () => {
       expect(reason.length, `${id} needs a reason`).toBeGreaterThan(20)
     const file = path.join(env().work, 'checkov-defaults.yaml')
     writeFileSync(file, render([]).yaml)
-    const r = run(checkovBin(), [
+    const r = run(env().checkov, [
       '-f',
       file,
       '--framework',

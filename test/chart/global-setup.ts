@@ -13,6 +13,7 @@ import { cacheDir, ensureTool, helmEnv, kubernetesModuleDir, sharedDir } from '.
 export type ChartEnv = {
   helm: string
   kubeconform: string
+  checkov: string
   work: string
   chart: string
   addOnCrds: string
@@ -40,10 +41,17 @@ function step<T>(what: string, fn: () => T): T {
 
 export default async function setup(project: TestProject) {
   sharedDir()
-  const helm = step('helm', () => ensureTool('helm'))
-  const kubeconform = step('kubeconform', () => ensureTool('kubeconform'))
-  const etcd = step('etcd', () => ensureTool('etcd'))
-  const apiserver = step('kube-apiserver', () => ensureTool('kube-apiserver'))
+  const toolsStart = Date.now()
+  const [helm, kubeconform, etcd, apiserver, scanners] = await Promise.all([
+    ensureTool('helm'),
+    ensureTool('kubeconform'),
+    ensureTool('etcd'),
+    ensureTool('kube-apiserver'),
+    ensureTool('scanners'), // prints the bin folder of a venv holding checkov
+  ])
+  process.stderr.write(
+    `chart setup: tools ready (${((Date.now() - toolsStart) / 1000).toFixed(1)} s)\n`,
+  )
 
   const work = mkdtempSync(path.join(os.tmpdir(), 'icecream-chart-'))
   const env = helmEnv(path.join(work, 'helm'))
@@ -78,6 +86,7 @@ export default async function setup(project: TestProject) {
   project.provide('chartEnv', {
     helm,
     kubeconform,
+    checkov: path.join(scanners, 'checkov'),
     work,
     chart,
     addOnCrds,

@@ -1,5 +1,5 @@
 // Paths and command runners shared by the chart tests and their global setup.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -21,23 +21,32 @@ export function sharedDir(): string {
 }
 
 /**
- * Builds (first run) or finds a tool with scripts/tools/<name>.sh and returns its path. Throws a
- * plain message when the tool cannot be built here: the chart checks must not pass without it.
+ * Builds (first run) or finds a tool with scripts/tools/<name>.sh and resolves to its path.
+ * Rejects with a plain message when the tool cannot be built here: the chart checks must not
+ * pass without it. Several run in parallel (cold, the Go builds overlap their downloads).
  */
-export function ensureTool(name: 'helm' | 'kubeconform' | 'etcd' | 'kube-apiserver'): string {
+export function ensureTool(
+  name: 'helm' | 'kubeconform' | 'etcd' | 'kube-apiserver' | 'scanners',
+): Promise<string> {
   const script = path.join(repoRoot, 'scripts/tools', `${name}.sh`)
-  const result = spawnSync('bash', [script], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 1 << 20,
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk
+    })
+    child.on('error', reject)
+    child.on('close', (status) => {
+      const bin = out.trim().split('\n').pop() ?? ''
+      if (status === 0 && existsSync(bin)) return resolve(bin)
+      reject(
+        new Error(
+          `cannot build ${name} on this machine (scripts/tools/${name}.sh exited ${status}); the chart checks need it and do not run without it`,
+        ),
+      )
+    })
   })
-  const bin = result.stdout.trim().split('\n').pop() ?? ''
-  if (result.status !== 0 || !existsSync(bin)) {
-    throw new Error(
-      `cannot build ${name} on this machine (scripts/tools/${name}.sh exited ${result.status}); the chart checks need it and do not run without it`,
-    )
-  }
-  return bin
 }
 
 export type Run = { status: number; stdout: string; stderr: string }
