@@ -251,13 +251,19 @@ describe('the API server rejects what the static checks miss', () => {
     const kc = kubeconform(rendered)
     expect(kc.status, `kubeconform already catches ${bad.name}: ${kc.stdout}`).toBe(0)
     const r = install(ns, args, chart)
+    const report = (stderr: string) =>
+      process.stderr.write(
+        `API server rejected ${bad.name}: ${stderr.split('\n').find((l) => l.startsWith('Error')) ?? stderr}\n`,
+      )
     if (bad.viaTest) {
       expect(r.status, r.stderr).toBe(0)
       const t = helm(['test', 'icecream', '--namespace', ns, '--timeout', '5s'], true)
       expect(t.status).not.toBe(0)
+      report(t.stderr)
       expect(t.stderr).toMatch(bad.message)
     } else {
       expect(r.status).not.toBe(0)
+      report(r.stderr)
       expect(r.stderr).toMatch(bad.message)
     }
   })
