@@ -38,13 +38,23 @@ export interface RunningApp {
 
 /** Starts the roles `config` asks for; resolves once the HTTP server listens. */
 export async function startApp(config: Config, logger: AppLogger): Promise<RunningApp> {
-  const metrics = createMetrics()
   const broker = createKafkaBroker(config, logger)
   const store = createElasticsearchStore(
     createElasticsearchClient(config),
     config.ELASTICSEARCH_INDEX,
   )
   const admin = lazy(() => broker.admin())
+  const metrics = createMetrics({
+    ...(config.ROLE !== 'api' && {
+      lag: async () =>
+        (await (await admin()).lag(config.KAFKA_CONSUMER_GROUP, config.KAFKA_TOPIC)).map(
+          (reading) => ({
+            ...reading,
+            topic: config.KAFKA_TOPIC,
+          }),
+        ),
+    }),
+  })
   const publisher = createPublisher(
     () => broker.producer(),
     {

@@ -1,7 +1,17 @@
 /** Prometheus metrics of the runtime, in one registry served at /metrics. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
-export function createMetrics() {
+export interface PartitionLagReading {
+  topic: string
+  partition: number
+  lag: number
+}
+
+/**
+ * `lag` is read at each scrape (consumer roles only): how many events wait in each partition
+ * for this group, the number that shows the queue buffering.
+ */
+export function createMetrics(sources: { lag?: () => Promise<PartitionLagReading[]> } = {}) {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const registers = [registry]
@@ -43,6 +53,22 @@ export function createMetrics() {
       help: '1 while the consumer is paused by an operator.',
       labelNames: ['topic'] as const,
       registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'kafka_consumer_lag',
+      help: "Events in the topic not yet committed by this process's consumer group, per partition.",
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+      async collect() {
+        if (!sources.lag) return
+        try {
+          for (const { topic, partition, lag } of await sources.lag()) {
+            this.set({ topic, partition: String(partition) }, lag)
+          }
+        } catch {
+          // Kafka unreachable: keep the last readings rather than fail the whole scrape.
+        }
+      },
     }),
     bulkDuration: new Histogram({
       name: 'store_batch_duration_seconds',

@@ -39,6 +39,14 @@ async function postAccepted(app: TestApp, bodies: Record<string, unknown>[]) {
   expect(statuses.filter((status) => status !== 202)).toEqual([])
 }
 
+/** The sum of `kafka_consumer_lag` over the partitions, as the consumer reports it. */
+function totalLag(metrics: string): number {
+  return [...metrics.matchAll(/^kafka_consumer_lag\{[^}]*\} (\d+)$/gm)].reduce(
+    (sum, match) => sum + Number(match[1]),
+    0,
+  )
+}
+
 const expectExactly = async (shopIds: string[], purchaseIds: string[], timeoutMs = 45_000) => {
   const stored = await waitFor(
     `${purchaseIds.length} purchases to be stored`,
@@ -142,14 +150,20 @@ test('Elasticsearch down: the consumer backs off, then stores everything once it
   // Kafka buffers while the store is away: accepted, not yet stored.
   await sleep(3_000)
   expect(await storedPurchaseIds([shopId])).toEqual([])
-  const backoffs = await (await fetch(`${consumer.url}/metrics`)).text()
-  expect(backoffs).toMatch(/kafka_consumer_backoffs_total\{[^}]*reason="unavailable"[^}]*\} [1-9]/)
+  const duringOutage = await (await fetch(`${consumer.url}/metrics`)).text()
+  expect(duringOutage).toMatch(
+    /kafka_consumer_backoffs_total\{[^}]*reason="unavailable"[^}]*\} [1-9]/,
+  )
+  expect(totalLag(duringOutage)).toBeGreaterThanOrEqual(20)
 
   proxy.restore()
   await expectExactly(
     [shopId],
     bodies.map((b) => b.purchase_id as string),
     60_000,
+  )
+  await waitFor('the lag to drain', async () =>
+    totalLag(await (await fetch(`${consumer.url}/metrics`)).text()) === 0 ? true : undefined,
   )
 })
 
