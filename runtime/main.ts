@@ -38,6 +38,7 @@ export interface RunningApp {
 
 /** Starts the roles `config` asks for; resolves once the HTTP server listens. */
 export async function startApp(config: Config, logger: AppLogger): Promise<RunningApp> {
+  const topics = { purchases: config.KAFKA_TOPIC }
   const broker = createKafkaBroker(config, logger)
   const store = createElasticsearchStore(
     createElasticsearchClient(config),
@@ -58,7 +59,7 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
   const publisher = createPublisher(
     () => broker.producer(),
     {
-      topics: { purchases: config.KAFKA_TOPIC },
+      topics,
       lingerMs: config.PUBLISH_LINGER_MS,
       maxBatch: config.PUBLISH_MAX_BATCH,
       timeoutMs: config.PUBLISH_TIMEOUT_MS,
@@ -92,7 +93,6 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     if (config.ROLE === 'api') return
     await storeReady
     for (const subscriber of await loadSubscribers()) {
-      const topics = { purchases: config.KAFKA_TOPIC }
       const [consumer, deadLetters] = await retryUntil(
         () => Promise.all([broker.consumer(config.KAFKA_CONSUMER_GROUP), broker.producer()]),
         retryLog('Kafka consumer connection'),
