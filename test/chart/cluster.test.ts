@@ -71,6 +71,9 @@ describe('helm install on a real API server', () => {
       )
       expect(r.stderr, r.stderr).not.toMatch(/violate PodSecurity/)
       expect(r.status, r.stderr).toBe(0)
+      // NOTES.txt: how to reach /docs and how to run the smoke check.
+      expect(r.stdout).toContain('/docs')
+      expect(r.stdout).toContain(`helm test icecream -n ${ns} --logs`)
       const es = await api(
         'GET',
         `/apis/elasticsearch.k8s.elastic.co/v1/namespaces/${ns}/elasticsearches/icecream`,
