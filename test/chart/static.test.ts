@@ -1,6 +1,6 @@
 // Static checks: helm lint --strict, helm template over every value set, kubeconform against
 // offline schemas, and unit assertions on what matters in the rendered objects.
-import { readFileSync } from 'node:fs'
+import { cpSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -208,6 +208,26 @@ describe('rendered defaults', () => {
       '--skip-schema-validation',
     ]).docs
     expect(withTemplates.filter((d) => d.kind === 'CustomResourceDefinition').length).toBe(12)
+  })
+
+  it('refuses to render when eck-crds has no CRDs (plain helm dependency build without prepare.sh)', () => {
+    const dir = path.join(env().work, 'no-eck-crds')
+    cpSync(env().chart, dir, { recursive: true })
+    rmSync(path.join(dir, 'charts/eck-crds-3.5.0.tgz'))
+    cpSync(
+      path.join(repoRoot, 'chart/eck-crds/Chart.yaml'),
+      path.join(dir, 'charts/eck-crds/Chart.yaml'),
+    )
+    cpSync(
+      path.join(repoRoot, 'chart/eck-crds/templates'),
+      path.join(dir, 'charts/eck-crds/templates'),
+      {
+        recursive: true,
+      },
+    )
+    const r = helm(['template', 'icecream', dir])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toContain('eck-crds: crds/ is empty. Run scripts/chart/prepare.sh')
   })
 
   it('exposes the API through a LoadBalancer with an HPA and PDBs; NetworkPolicies guard Elasticsearch and Kafka', () => {
