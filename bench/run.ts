@@ -50,6 +50,12 @@ const ports = { kafka: 39092, elasticsearch: 39200, api: 39080, consumer: 39081 
 // Each measurement stops at its bound and says so, rather than running on.
 const bounds = { produceMs: 60_000, javaMs: 120_000, drainMs: 180_000, bulkMs: 120_000 }
 
+/** Two decimals, or two significant digits for the tiny ratios unbatched produces give. */
+const ratio = (part: number, whole: number) => {
+  const value = part / whole
+  return value >= 0.1 ? value.toFixed(2) : value.toPrecision(2)
+}
+
 const began = performance.now()
 const say = (line: string) => {
   const seconds = String(Math.round((performance.now() - began) / 1000)).padStart(3)
@@ -287,7 +293,7 @@ async function measure(stack: RunningStack): Promise<void> {
       figure: raw.perSecond,
       unit: 'msg/s',
       ratio: java
-        ? `${(raw.perSecond / java.perSecond).toFixed(2)} of a0; ceiling for b, c`
+        ? `${ratio(raw.perSecond, java.perSecond)} of a0; ceiling for b, c`
         : 'ceiling for b, c',
     },
   )
@@ -301,7 +307,7 @@ async function measure(stack: RunningStack): Promise<void> {
         measurement: `${label}, ${connections} connections, ${loadSeconds} s`,
         figure: result.perSecond,
         unit: '2xx req/s',
-        ratio: `${(result.perSecond / raw.perSecond).toFixed(2)} of a`,
+        ratio: `${ratio(result.perSecond, raw.perSecond)} of a`,
       },
       {
         measurement: '   latency of 2xx, p50 / p99',
@@ -322,7 +328,7 @@ async function measure(stack: RunningStack): Promise<void> {
       measurement: `d. consumer drains ${drain.events} events (first commit after ${drain.startupSeconds.toFixed(1)} s)`,
       figure: drain.perSecond,
       unit: 'events/s',
-      ratio: `${(drain.perSecond / bulk.perSecond).toFixed(2)} of e`,
+      ratio: `${ratio(drain.perSecond, bulk.perSecond)} of e`,
     },
     {
       measurement: `e. store bulk write, ${bulk.count} docs in sequential chunks of ${bulkChunk}`,
