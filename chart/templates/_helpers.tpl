@@ -132,8 +132,8 @@ message naming the values to change. Input: the root context.
 {{- fail "autoscaling.keda.enabled is true but this cluster does not serve keda.sh/v1alpha1 (ScaledObject): install KEDA in the cluster first (it is a one-per-cluster add-on), or set autoscaling.keda.enabled=false" }}
 {{- end }}
 {{- end }}
-{{- if and .Values.monitoring.serviceMonitor.enabled (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor")) }}
-{{- fail "monitoring.serviceMonitor.enabled is true but this cluster does not serve monitoring.coreos.com/v1 (ServiceMonitor): install the Prometheus Operator first, or set monitoring.serviceMonitor.enabled=false" }}
+{{- if and .Values.monitoring.prometheusOperator.enabled (not (and (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/PodMonitor"))) }}
+{{- fail "monitoring.prometheusOperator.enabled is true but this cluster does not serve monitoring.coreos.com/v1 (ServiceMonitor, PodMonitor): install the Prometheus Operator first, or set monitoring.prometheusOperator.enabled=false" }}
 {{- end }}
 {{- end }}
 

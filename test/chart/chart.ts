@@ -31,7 +31,7 @@ export const valueSets: Record<string, { file?: string; apiVersions: string[] }>
   tls: { file: 'ci/tls-values.yaml', apiVersions: [] },
   monitoring: {
     file: 'ci/monitoring-values.yaml',
-    apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor'],
+    apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PodMonitor'],
   },
 }
 

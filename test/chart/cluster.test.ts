@@ -191,7 +191,7 @@ const badCases: BadCase[] = [
       '-f',
       'ci/monitoring-values.yaml',
       '--set',
-      `monitoring.serviceMonitor.labels.team=${'x'.repeat(70)}`,
+      `monitoring.prometheusOperator.labels.team=${'x'.repeat(70)}`,
     ],
     message: /metadata\.labels: Invalid value: "x{70}": must be no more than 63/,
   },
@@ -246,10 +246,7 @@ describe('the API server rejects what the static checks miss', () => {
     const chart = bad.chart ? bad.chart() : env().chart
     const args = (bad.args ?? []).map((a) => (a.startsWith('ci/') ? path.join(env().chart, a) : a))
     // The static checks let it through: it renders and kubeconform finds nothing.
-    const extra =
-      bad.name === 'label-value'
-        ? ['--api-versions', 'monitoring.coreos.com/v1/ServiceMonitor']
-        : []
+    const extra = bad.name === 'label-value' ? valueArgs('monitoring').slice(2) : []
     const rendered = helmTemplate(chart, [...args, ...extra])
     const kc = kubeconform(rendered)
     expect(kc.status, `kubeconform already catches ${bad.name}: ${kc.stdout}`).toBe(0)

@@ -84,8 +84,8 @@ export function addOnCrdsChart(dir: string): string {
     cpSync(path.join(schemas, 'keda', f), path.join(chart, 'crds', f))
   }
   cpSync(
-    path.join(import.meta.dirname, 'fixtures/servicemonitor-crd.yaml'),
-    path.join(chart, 'crds/servicemonitor-crd.yaml'),
+    path.join(import.meta.dirname, 'fixtures/prometheus-operator-crds.yaml'),
+    path.join(chart, 'crds/prometheus-operator-crds.yaml'),
   )
   return chart
 }

@@ -22,7 +22,7 @@ const sizes: Record<string, string> = {}
 describe.each(Object.keys(valueSets))('value set %s', (set) => {
   it('passes helm lint --strict', () => {
     // helm lint has no --api-versions; in lint mode Helm logs a template's `fail` instead of
-    // failing, so the add-on guards (KEDA, ServiceMonitor) do not stop it.
+    // failing, so the add-on guards (KEDA, Prometheus Operator) do not stop it.
     const args = valueArgs(set).filter(
       (a, i, all) => a !== '--api-versions' && all[i - 1] !== '--api-versions',
     )
@@ -316,8 +316,16 @@ describe('other value sets', () => {
     expect(r.stderr).toContain('does not serve keda.sh/v1alpha1')
   })
 
-  it('monitoring: a ServiceMonitor on /metrics only when the Prometheus Operator API exists', () => {
-    const sm = find(render(valueArgs('monitoring')).docs, 'ServiceMonitor')
+  it('monitoring: a ServiceMonitor (app) and a PodMonitor (Kafka) only when the Prometheus Operator API exists', () => {
+    const all = render(valueArgs('monitoring')).docs
+    const pm = find(all, 'PodMonitor')
+    expect(pm.spec.podMetricsEndpoints[0].port).toBe('tcp-prometheus')
+    expect(pm.spec.selector.matchExpressions[0]).toEqual({
+      key: 'strimzi.io/cluster',
+      operator: 'In',
+      values: ['icecream'],
+    })
+    const sm = find(all, 'ServiceMonitor')
     expect(sm.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics', interval: '15s' })
     expect(sm.metadata.labels?.release).toBe('kube-prometheus-stack')
     const r = helm([
