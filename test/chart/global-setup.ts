@@ -1,14 +1,23 @@
 // Global setup of the "chart" vitest project: builds (first run) or finds Helm, kubeconform, etcd
 // and kube-apiserver, prepares a copy of the chart with offline stand-in dependencies, writes the
 // kubeconform schemas, and starts etcd + kube-apiserver on loopback for the whole run.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { writeCoreSchemas, writeCrdSchemas } from '../../scripts/chart/kube-schemas.ts'
 import { startCluster } from './apiserver.ts'
 import { addOnCrdsChart, prepareChartCopy } from './stand-ins.ts'
-import { cacheDir, ensureTool, helmEnv, kubernetesModuleDir, sharedDir } from './tools.ts'
+import { cacheDir, ensureTool, helmEnv, kubernetesModuleDir, repoRoot, sharedDir } from './tools.ts'
 
 export type ChartEnv = {
   helm: string
@@ -60,7 +69,13 @@ export default async function setup(project: TestProject) {
   )
   const addOnCrds = addOnCrdsChart(work)
 
-  const coreDir = path.join(cacheDir, 'kube-schemas', KUBE_VERSION)
+  // Keyed by the Kubernetes version and the converter's own source, so a converter change
+  // regenerates the schemas.
+  const converter = createHash('sha256')
+    .update(readFileSync(path.join(repoRoot, 'scripts/chart/kube-schemas.ts')))
+    .digest('hex')
+    .slice(0, 12)
+  const coreDir = path.join(cacheDir, 'kube-schemas', `${KUBE_VERSION}-${converter}`)
   if (!existsSync(path.join(coreDir, '.done'))) {
     step('core kind schemas from k8s.io/kubernetes OpenAPI', () => {
       const swagger = path.join(kubernetesModuleDir(), 'api/openapi-spec/swagger.json')
