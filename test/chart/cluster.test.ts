@@ -269,6 +269,37 @@ describe('the API server rejects what the static checks miss', () => {
   })
 })
 
+// Bad value sets stop a real install before anything reaches the cluster.
+const badValueSets: [string, string[], RegExp][] = [
+  [
+    'zero-brokers',
+    ['--set', 'kafka.nodePool.replicas=0'],
+    /at '\/kafka\/nodePool\/replicas': minimum/,
+  ],
+  [
+    'rf-above-brokers',
+    ['--set', 'kafka.nodePool.replicas=2'],
+    /kafka.replicationFactor \(3\) cannot exceed kafka.nodePool.replicas \(2\)/,
+  ],
+  [
+    'eck-crd-templates',
+    ['--set', 'eck-operator.installCRDs=true'],
+    /eck-operator\/installCRDs': value must be false/,
+  ],
+]
+
+describe('a real install refuses bad value sets', () => {
+  it.each(badValueSets)('%s', async (name, args, message) => {
+    const ns = `badvalues-${name}`
+    await restrictedNamespace(ns)
+    const r = install(ns, args)
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(message)
+    const deployments = await api('GET', `/apis/apps/v1/namespaces/${ns}/deployments`)
+    expect((deployments.body as { items: unknown[] }).items).toEqual([])
+  })
+})
+
 function helmTemplate(chart: string, args: string[]): string {
   const r = helm(['template', 'icecream', chart, '--namespace', 'x', ...args])
   if (r.status !== 0) throw new Error(r.stderr)
