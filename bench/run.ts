@@ -297,26 +297,26 @@ async function measure(stack: RunningStack): Promise<void> {
         : 'ceiling for b, c',
     },
   )
-  for (const [mode, label] of [
-    ['batched', 'b. API, batched'],
-    ['unbatched', 'c. API, one produce per request'],
+  for (const [mode, letter, label] of [
+    ['batched', 'b', 'API, batched'],
+    ['unbatched', 'c', 'API, one produce per request'],
   ] as const) {
     const result = loads[mode]
     rows.push(
       {
-        measurement: `${label}, ${connections} connections, ${loadSeconds} s`,
+        measurement: `${letter}. ${label}, ${connections} connections, ${loadSeconds} s`,
         figure: result.perSecond,
         unit: '2xx req/s',
         ratio: `${ratio(result.perSecond, raw.perSecond)} of a`,
       },
       {
-        measurement: '   latency of 2xx, p50 / p99',
+        measurement: `${letter}. latency of 2xx, p50 / p99`,
         figure: `${result.p50} / ${result.p99}`,
         unit: 'ms',
         ratio: '',
       },
       {
-        measurement: '   non-2xx answers / errors',
+        measurement: `${letter}. non-2xx answers / errors`,
         figure: `${result.non2xx} / ${result.errors}`,
         unit: 'count',
         ratio: '',
