@@ -64,7 +64,7 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
       maxBatch: config.PUBLISH_MAX_BATCH,
       timeoutMs: config.PUBLISH_TIMEOUT_MS,
       retryAfterSeconds,
-      maxPending: config.PUBLISH_MAX_BATCH * 20,
+      maxPending: config.PUBLISH_MAX_PENDING,
     },
     metrics,
     logger,
@@ -94,7 +94,13 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     await storeReady
     for (const subscriber of await loadSubscribers()) {
       const [consumer, deadLetters] = await retryUntil(
-        () => Promise.all([broker.consumer(config.KAFKA_CONSUMER_GROUP), broker.producer()]),
+        () =>
+          Promise.all([
+            broker.consumer(config.KAFKA_CONSUMER_GROUP, {
+              concurrency: config.CONSUMER_CONCURRENCY,
+            }),
+            broker.producer(),
+          ]),
         retryLog('Kafka consumer connection'),
         stopping.signal,
       )

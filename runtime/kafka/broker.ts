@@ -80,6 +80,7 @@ export interface Admin {
 
 export interface Broker {
   producer(): Promise<Producer>
-  consumer(group: string): Promise<Consumer>
+  /** `concurrency`: partitions handled at the same time; each one stays in offset order. */
+  consumer(group: string, options?: { concurrency?: number }): Promise<Consumer>
   admin(): Promise<Admin>
 }

@@ -80,13 +80,14 @@ function toIncoming(message: {
   }
 }
 
-function wrapConsumer(consumer: KafkaJsConsumer): Consumer {
+function wrapConsumer(consumer: KafkaJsConsumer, concurrency: number): Consumer {
   return {
     async run(topic, onBatch) {
       await consumer.subscribe({ topics: [topic], fromBeginning: true })
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: concurrency,
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           await onBatch(
             {
@@ -132,10 +133,10 @@ export function createKafkaBroker(config: KafkaSettings, logger: AppLogger): Bro
         disconnect: () => producer.disconnect(),
       }
     },
-    async consumer(group) {
+    async consumer(group, options) {
       const consumer = kafka.consumer({ groupId: group, maxBytesPerPartition: 2 * 1024 * 1024 })
       await consumer.connect()
-      return wrapConsumer(consumer)
+      return wrapConsumer(consumer, options?.concurrency ?? 1)
     },
     async admin(): Promise<Admin> {
       const admin = kafka.admin()
