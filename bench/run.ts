@@ -6,7 +6,7 @@
  * bench/README.md explains the rows. BENCH_MESSAGES (50000) and BENCH_LOAD_SECONDS (15)
  * shorten a trial run.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { toDocument } from '../handlers/purchase.ts'
@@ -352,7 +352,18 @@ async function measure(stack: RunningStack): Promise<void> {
   const resultsDir = join(import.meta.dirname, 'results')
   await mkdir(resultsDir, { recursive: true })
   await writeFile(join(resultsDir, 'latest.md'), report)
-  say('wrote bench/results/latest.md')
+  // The README shows the latest table too, between its bench markers.
+  const readmeFile = join(import.meta.dirname, '..', 'README.md')
+  const readme = await readFile(readmeFile, 'utf8')
+  const block = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/
+  await writeFile(
+    readmeFile,
+    readme.replace(
+      block,
+      () => `<!-- bench:start -->\n${report.replace(/^# .*\n\n/, '')}<!-- bench:end -->`,
+    ),
+  )
+  say('wrote bench/results/latest.md and the table in README.md')
 }
 
 try {

@@ -47,7 +47,7 @@ const Environment = z
     /** Events waiting for Kafka beyond this are refused with 503: backpressure, bounded memory. */
     PUBLISH_MAX_PENDING: z.coerce.number().int().min(1).default(10_000),
     /** Partitions whose batches are stored at the same time (order within each is kept). */
-    CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+    CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
     /** Bulk requests are cut at this many documents or bytes, whichever comes first. */
     BULK_MAX_DOCUMENTS: z.coerce.number().int().min(1).default(1_000),
     BULK_MAX_BYTES: z.coerce
