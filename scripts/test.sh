@@ -1,31 +1,47 @@
 #!/usr/bin/env bash
-# The test command: type-check, lint, then every vitest project (unit, integration against a real
-# Kafka and Elasticsearch, chart, terraform, image). Ends with the line "N passed, N failed".
+# The test command: type-check, lint, then each vitest project in turn (unit, integration against
+# a real Kafka and Elasticsearch, chart, terraform, image), so that one project's failed setup
+# cannot hide the others' results. Arguments go to a single vitest run instead
+# (`npm test -- --project unit`). Ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure-deps.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 
-report_dir=${ICECREAM_CACHE:-$HOME/.cache/icecream}/test-reports
-mkdir -p "$report_dir"
+report=${ICECREAM_CACHE:-$HOME/.cache/icecream}/test-reports/vitest-$$.json
+mkdir -p "$(dirname "$report")"
 passed=0 failed=0
+
 check() { # name, command...: a whole-tree check counted as one test
-  local name=$1; shift
+  local name=$1
+  shift
   echo "==> $name"
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)) && echo "FAILED: $name"; fi
 }
+
+run_vitest() {
+  echo "==> vitest $*"
+  rm -f "$report"
+  vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+  local status=$? ok=0 bad=0
+  if [ -s "$report" ]; then
+    read -r ok bad < <(node -e 'const r = require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests)' "$report")
+  fi
+  passed=$((passed + ok)) failed=$((failed + bad))
+  # A failed global setup or an unhandled error fails the run without failing a test: count it.
+  if [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; then
+    failed=$((failed + 1))
+    echo "FAILED: vitest $* exited with status $status (see the errors above)"
+  fi
+  rm -f "$report"
+}
+
 check typecheck tsc --noEmit
 check lint biome check .
-
-echo "==> vitest $*"
-vitest run --reporter=default --reporter=json --outputFile.json="$report_dir/vitest.json" "$@"
-vitest_status=$?
-if [ -s "$report_dir/vitest.json" ]; then
-  read -r vp vf < <(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests,r.numFailedTests+(r.numTotalTestSuites&&r.success===false&&r.numFailedTests===0?1:0))' "$report_dir/vitest.json")
-  passed=$((passed + vp)) failed=$((failed + vf))
-elif [ "$vitest_status" -ne 0 ]; then
-  failed=$((failed + 1))
+if [ $# -gt 0 ]; then
+  run_vitest "$@"
+else
+  for project in unit integration chart terraform image; do run_vitest --project "$project"; done
 fi
-rm -f "$report_dir/vitest.json"
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$vitest_status" -eq 0 ]
+[ "$failed" -eq 0 ]
