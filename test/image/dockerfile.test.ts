@@ -19,6 +19,8 @@ const acceptedCheckov: Record<string, string> = {
   CKV_DOCKER_2:
     'no HEALTHCHECK: Kubernetes ignores Docker health checks; the chart defines liveness and readiness probes',
 }
+// trivy (opt-in) reports the same thing as DS-0026, severity LOW: below the MEDIUM threshold the
+// test fails on, so it needs no skip.
 
 function run(cmd: string, args: string[], timeout = 120_000) {
   const r = spawnSync(cmd, args, { cwd: repoRoot, encoding: 'utf8', timeout, maxBuffer: 32 << 20 })
@@ -85,7 +87,7 @@ describe('static checks of the Dockerfile', () => {
   })
 
   it.skipIf(process.env.ICECREAM_TRIVY !== '1')(
-    'passes trivy config with no high or critical finding on the Dockerfile and terraform/ (opt-in: ICECREAM_TRIVY=1)',
+    'passes trivy config with no medium, high or critical finding on the Dockerfile and terraform/ (opt-in: ICECREAM_TRIVY=1)',
     { timeout: 1_800_000 },
     () => {
       const built = run('bash', ['scripts/tools/scanners.sh', 'trivy'], 1_790_000)
@@ -97,7 +99,7 @@ describe('static checks of the Dockerfile', () => {
           '--skip-check-update',
           '--skip-version-check',
           '--severity',
-          'HIGH,CRITICAL',
+          'MEDIUM,HIGH,CRITICAL',
           '--exit-code',
           '1',
           target,
