@@ -8,7 +8,7 @@
 #
 # Cold install takes about 4 minutes (checkov pulls ~290 MB of dependencies); warm, well under 1 s.
 #
-# `scanners.sh trivy` instead builds trivy (opt-in: ~15 minutes and ~3.3 GB of memory cold, a
+# `scanners.sh trivy` instead builds trivy (opt-in: 15 to 25 minutes and ~3.3 GB of memory cold, a
 # 240 MB binary) from its Go module into the cache and prints the binary's path. The tests run
 # it only when ICECREAM_TRIVY=1.
 set -euo pipefail
@@ -39,7 +39,7 @@ if [ "${1:-}" = trivy ]; then
   flock 8
   if [ ! -x "$gobin/trivy" ]; then
     start=$SECONDS
-    log "building trivy $TRIVY_VERSION from its Go module (about 15 minutes and 3 GB of memory cold)"
+    log "building trivy $TRIVY_VERSION from its Go module (15 to 25 minutes and about 3 GB of memory cold)"
     # Its json v2 code needs the experiment on Go 1.25/1.26.
     GOEXPERIMENT=jsonv2 GOTOOLCHAIN=local GOBIN="$gobin" CGO_ENABLED=0 \
       go install "github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION" >&2

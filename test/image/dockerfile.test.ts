@@ -110,7 +110,7 @@ describe('static checks of the Dockerfile', () => {
   )
   if (process.env.ICECREAM_TRIVY !== '1') {
     console.info(
-      'image: trivy skipped (opt-in: ICECREAM_TRIVY=1 builds it, ~15 min cold, and scans the Dockerfile and terraform/)',
+      'image: trivy skipped (opt-in: ICECREAM_TRIVY=1 builds it, 15-25 min cold, and scans the Dockerfile and terraform/)',
     )
   }
 })
