@@ -23,15 +23,16 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((done) => child.once('exit', () => done()))
 }
 
-/** Spawns `runtime/main.ts` with `env` (ROLE, PORT, ...) and waits until /readyz answers 200. */
+/** Spawns `entry` (the app by default) with `env` (ROLE, PORT, ...); resolves once /readyz is 200. */
 export async function startApp(
   env: Record<string, string>,
   port: number,
   logFile: string,
   register: (stop: () => Promise<void>) => void,
+  entry = 'runtime/main.ts',
 ): Promise<AppProcess> {
   const fd = openSync(logFile, 'w')
-  const child = spawn(process.execPath, [...quietNode, '--import', 'tsx', 'runtime/main.ts'], {
+  const child = spawn(process.execPath, [...quietNode, '--import', 'tsx', entry], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', fd, fd],
   })
@@ -54,13 +55,13 @@ export async function startApp(
   for (;;) {
     if (child.exitCode !== null) {
       throw new Error(
-        `${env.ROLE} process exited (${child.exitCode}); ${logFile}:\n${await tail(logFile)}`,
+        `${env.ROLE ?? entry} process exited (${child.exitCode}); ${logFile}:\n${await tail(logFile)}`,
       )
     }
     if (Date.now() > deadline) {
       await stop()
       throw new Error(
-        `${env.ROLE} process not ready within 90 s; ${logFile}:\n${await tail(logFile)}`,
+        `${env.ROLE ?? entry} process not ready within 90 s; ${logFile}:\n${await tail(logFile)}`,
       )
     }
     const ready = await fetch(`${url}/readyz`).then(

@@ -233,6 +233,20 @@ async function measure(stack: RunningStack): Promise<void> {
     await api.stop()
     return result
   }
+  say(`h. the HTTP ceiling: a bare node:http server under the same load`)
+  await assertPortFree(ports.api, 'bench API port')
+  const bare = await startApp(
+    {},
+    ports.api,
+    join(logsDir, 'bench-bare-http.log'),
+    (stop) => cleanups.push(stop),
+    'bench/bare-http.ts',
+  )
+  await loadApi(bare.url, connections, 3, say)
+  const http = await loadApi(bare.url, connections, loadSeconds, say)
+  await bare.stop()
+  say(`h. ${Math.round(http.perSecond)} 2xx/s, p50 ${http.p50} ms, p99 ${http.p99} ms`)
+
   const loads = {
     batched: await loadTheApi(
       'b',
@@ -297,6 +311,12 @@ async function measure(stack: RunningStack): Promise<void> {
         : 'ceiling for b, c',
     },
   )
+  rows.push({
+    measurement: `h. bare node:http server (reads the body, answers 202), ${connections} connections, ${loadSeconds} s`,
+    figure: http.perSecond,
+    unit: 'req/s',
+    ratio: 'HTTP ceiling for b, c',
+  })
   for (const [mode, letter, label] of [
     ['batched', 'b', 'API, batched'],
     ['unbatched', 'c', 'API, one produce per request'],
@@ -307,7 +327,7 @@ async function measure(stack: RunningStack): Promise<void> {
         measurement: `${letter}. ${label}, ${connections} connections, ${loadSeconds} s`,
         figure: result.perSecond,
         unit: '2xx req/s',
-        ratio: `${ratio(result.perSecond, raw.perSecond)} of a`,
+        ratio: `${ratio(result.perSecond, raw.perSecond)} of a, ${ratio(result.perSecond, http.perSecond)} of h`,
       },
       {
         measurement: `${letter}. latency of 2xx, p50 / p99`,
