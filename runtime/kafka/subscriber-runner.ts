@@ -18,6 +18,13 @@ export interface RunnerOptions {
   backoff: { initialMs: number; maxMs: number }
 }
 
+interface HandlerRejection {
+  /** Position in the events handed to the subscriber. */
+  index: number
+  reason: string
+  attempts: number
+}
+
 interface Rejection {
   message: IncomingMessage
   reason: string
@@ -99,42 +106,46 @@ export function createSubscriberRunner(
    * Handles events, retrying unexpected errors `maxAttempts` times, then one event at a time so
    * a single bad event is rejected alone. Unavailable stores are retried for as long as it takes.
    */
-  async function handle(
-    events: unknown[],
-    context: BatchContext,
-  ): Promise<{ index: number; reason: string; attempts: number }[]> {
-    for (let attempt = 1, outage = 0; ; attempt++) {
+  async function handle(events: unknown[], context: BatchContext): Promise<HandlerRejection[]> {
+    let failures = 0
+    let outages = 0
+    for (;;) {
       try {
         const { rejected } = await subscriber.handle(events, ports)
-        return rejected.map((rejection) => ({ ...rejection, attempts: attempt }))
+        return rejected.map((rejection) => ({ ...rejection, attempts: failures + 1 }))
       } catch (error) {
         if (error instanceof UnavailableError) {
           metrics.consumerBackoffs.inc({ topic: options.topic, reason: 'unavailable' })
           log.warn(
-            { err: error, dependency: error.dependency, outage },
+            { err: error, dependency: error.dependency, outages },
             'dependency unavailable, backing off',
           )
-          attempt--
-          await backoff(outage++, context)
+          await backoff(outages++, context)
           continue
         }
+        failures++
         metrics.consumerBackoffs.inc({ topic: options.topic, reason: 'error' })
-        log.error({ err: error, attempt, events: events.length }, 'subscriber failed')
-        if (attempt >= subscriber.maxAttempts) {
-          if (events.length === 1) {
-            return [{ index: 0, reason: `handler: ${String(error)}`, attempts: attempt }]
-          }
-          const rejections = []
-          for (const [index, event] of events.entries()) {
-            for (const rejection of await handle([event], context)) {
-              rejections.push({ ...rejection, index })
-            }
-          }
-          return rejections
+        log.error({ err: error, attempt: failures, events: events.length }, 'subscriber failed')
+        if (failures < subscriber.maxAttempts) {
+          await backoff(failures, context)
+          continue
         }
-        await backoff(attempt, context)
+        if (events.length === 1) {
+          return [{ index: 0, reason: `handler: ${String(error)}`, attempts: failures }]
+        }
+        return isolate(events, context)
       }
     }
+  }
+
+  /** Handles each event on its own, so only the ones that fail alone are rejected. */
+  async function isolate(events: unknown[], context: BatchContext): Promise<HandlerRejection[]> {
+    const rejections: HandlerRejection[] = []
+    for (const [index, event] of events.entries()) {
+      for (const rejection of await handle([event], context))
+        rejections.push({ ...rejection, index })
+    }
+    return rejections
   }
 
   async function sendToDeadLetters(
