@@ -1,12 +1,15 @@
 /** POST -> Kafka -> consumer -> Elasticsearch -> GET, on the real broker and store. */
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { createKafkaBroker } from '../../runtime/kafka/kafkajs.ts'
+import { createLogger } from '../../runtime/logger.ts'
 import { smokeCheck } from '../../runtime/smoke.ts'
 import {
   postPurchase,
   startTestApp,
   storedPurchaseIds,
   type TestApp,
+  testConfig,
   waitFor,
 } from '../support/app.ts'
 import { purchaseBody } from '../support/purchases.ts'
@@ -37,6 +40,35 @@ async function postAll(bodies: Record<string, unknown>[]): Promise<void> {
 
 test('the smoke check passes: a purchase goes all the way through', async () => {
   await smokeCheck(app.url, { timeoutMs: 45_000 })
+})
+
+test("one shop's purchases share a partition, in the order they were posted", async () => {
+  const shopId = randomUUID()
+  const bodies = Array.from({ length: 20 }, () => purchaseBody({ shop_id: shopId }))
+  for (const body of bodies) expect((await postPurchase(app.url, body)).status).toBe(202)
+
+  const config = testConfig()
+  const reader = await createKafkaBroker(config, createLogger('warn', 'test')).consumer(
+    `order-reader-${randomUUID()}`,
+  )
+  const seen: { partition: number; purchaseId: string }[] = []
+  await reader.run(config.KAFKA_TOPIC, async ({ partition, messages }, context) => {
+    for (const message of messages) {
+      if (message.key?.toString() !== shopId) continue
+      seen.push({ partition, purchaseId: JSON.parse(String(message.value)).purchase_id })
+    }
+    const last = messages.at(-1)
+    if (last) await context.commit(String(BigInt(last.offset) + 1n))
+  })
+  try {
+    await waitFor("the shop's 20 events in the topic", async () =>
+      seen.length >= 20 ? true : undefined,
+    )
+  } finally {
+    await reader.stop()
+  }
+  expect(new Set(seen.map((event) => event.partition)).size).toBe(1)
+  expect(seen.map((event) => event.purchaseId)).toEqual(bodies.map((body) => body.purchase_id))
 })
 
 test('a purchase is read back as posted, normalised, with its total', async () => {
