@@ -4,6 +4,7 @@ import { cpSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { environmentVariables } from '../../runtime/config.ts'
 import { readmeWithTable, valueDocs, valuesTable } from '../../scripts/chart/values-doc.ts'
 import {
   env,
@@ -96,6 +97,29 @@ describe('rendered defaults', () => {
     for (const d of docs().filter((m) => m.kind === 'Deployment')) {
       expect(d.spec.template.metadata.labels).toMatchObject(d.spec.selector.matchLabels)
     }
+  })
+
+  it('sets only variables the app reads, the tuning ones from values.yaml', () => {
+    const all = docs()
+    const container = (name: string) =>
+      find(all, 'Deployment', name).spec.template.spec.containers[0] as {
+        env: { name: string; value?: string }[]
+      }
+    const [api, consumer] = [container('icecream-api'), container('icecream-consumer')]
+    const names = [
+      ...Object.keys(find(all, 'ConfigMap', 'icecream-config').data),
+      ...api.env.map((e) => e.name),
+      ...consumer.env.map((e) => e.name),
+    ]
+    expect(names.filter((name) => !environmentVariables.includes(name))).toEqual([])
+    const value = (c: typeof api, name: string) => c.env.find((e) => e.name === name)?.value
+    expect(value(api, 'PUBLISH_MAX_BATCH')).toBe('500')
+    expect(value(api, 'PUBLISH_TIMEOUT_MS')).toBe('5000')
+    expect(value(consumer, 'CONSUMER_CONCURRENCY')).toBe('3')
+    const tuned = render(['--set', 'consumer.concurrency=6']).docs
+    const tunedConsumer = find(tuned, 'Deployment', 'icecream-consumer').spec.template.spec
+      .containers[0]
+    expect(value(tunedConsumer, 'CONSUMER_CONCURRENCY')).toBe('6')
   })
 
   it("references passwords from the operators' Secrets and never inlines them", () => {
