@@ -62,6 +62,17 @@ group.initial.rebalance.delay.ms=0
 `
 }
 
+/**
+ * A random cluster id in Kafka's form (16 bytes, base64url). Like Kafka's own Uuid.randomUuid,
+ * never one that starts with '-': the storage tool would read it as an option and fail.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
+}
+
 export async function startKafka(s: KafkaSetup): Promise<Daemon> {
   const dir = join(s.dataDir, 'kafka')
   const logDir = join(dir, 'data')
@@ -78,7 +89,7 @@ export async function startKafka(s: KafkaSetup): Promise<Daemon> {
   // Storage is formatted once per dataDir; the SCRAM user is created with it.
   if (!existsSync(join(logDir, 'meta.properties'))) {
     s.log('formatting Kafka storage with the SCRAM user (about 5 s)')
-    const clusterId = randomBytes(16).toString('base64url')
+    const clusterId = newClusterId()
     await run(
       java,
       [
