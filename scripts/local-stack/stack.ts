@@ -48,7 +48,8 @@ async function credentials(dataDir: string): Promise<Credentials> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as Credentials
   } catch {
-    const secret = () => randomBytes(18).toString('base64url')
+    // Hex, not base64url: a password starting with '-' would be read as an option by the CLIs.
+    const secret = () => randomBytes(18).toString('hex')
     const created: Credentials = {
       kafka: { username: 'icecream', password: secret() },
       elasticsearch: { username: 'icecream', password: secret() },
