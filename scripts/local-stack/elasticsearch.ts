@@ -7,6 +7,7 @@ import {
   mkdir,
   readFile,
   realpath,
+  rm,
   symlink,
   writeFile,
 } from 'node:fs/promises'
@@ -62,6 +63,9 @@ async function elasticsearchRoot(dataDir: string): Promise<string> {
   }
   const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 12)
   const outside = `/var/tmp/icecream-es-${hash}`
+  // No link means a new dataDir: what an earlier one at the same path left there (its users,
+  // certificates and data) belongs to credentials that are gone.
+  await rm(outside, { recursive: true, force: true })
   await mkdir(outside, { recursive: true })
   const st = await lstat(outside)
   if (!st.isDirectory() || (st.uid !== 0 && st.uid !== esUid)) {
