@@ -1,21 +1,23 @@
+import type { estypes } from '@elastic/elasticsearch'
+
 /** Strict mappings of a stored purchase: an unknown field is an error, never a new mapping. */
 export const purchaseMappings = {
-  dynamic: 'strict' as const,
+  dynamic: 'strict',
   properties: {
-    purchase_id: { type: 'keyword' as const },
-    shop_id: { type: 'keyword' as const },
-    timestamp: { type: 'date' as const },
-    received_at: { type: 'date' as const },
-    total_cents: { type: 'long' as const },
-    scoop_count: { type: 'integer' as const },
+    purchase_id: { type: 'keyword' },
+    shop_id: { type: 'keyword' },
+    timestamp: { type: 'date' },
+    received_at: { type: 'date' },
+    total_cents: { type: 'long' },
+    scoop_count: { type: 'integer' },
     scoops: {
-      type: 'nested' as const,
+      type: 'nested',
       properties: {
-        type: { type: 'keyword' as const },
-        quantity: { type: 'integer' as const },
-        price: { type: 'long' as const },
-        line_total_cents: { type: 'long' as const },
+        type: { type: 'keyword' },
+        quantity: { type: 'integer' },
+        price: { type: 'long' },
+        line_total_cents: { type: 'long' },
       },
     },
   },
-}
+} satisfies estypes.MappingTypeMapping

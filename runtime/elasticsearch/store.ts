@@ -77,10 +77,24 @@ function toPurchase(document: PurchaseDocument): Purchase {
 /** Before the first start has created the index, a search finds nothing rather than failing. */
 const noIndexYetIsEmpty = { ignore_unavailable: true, allow_no_indices: true }
 
+interface Sum {
+  value: number | null
+}
+
 interface SumBucket {
   doc_count: number
-  scoops: { value: number | null }
-  revenue: { value: number | null }
+  scoops: Sum
+  revenue: Sum
+}
+
+/** The shape of the summary's aggregations, as requested in `summarize`. */
+interface SummaryAggregations {
+  scoops: Sum
+  revenue: Sum
+  by_day: { buckets: (SumBucket & { key_as_string: string })[] }
+  scoops_nested: {
+    by_type: { buckets: (SumBucket & { key: string; purchases: { doc_count: number } })[] }
+  }
 }
 
 export function createElasticsearchStore(client: Client, index: string): ElasticsearchStore {
@@ -171,7 +185,7 @@ export function createElasticsearchStore(client: Client, index: string): Elastic
         revenue: { sum: { field: 'total_cents' } },
       }
       const response = await guard(() =>
-        client.search({
+        client.search<unknown, SummaryAggregations>({
           index,
           size: 0,
           track_total_hits: true,
@@ -205,8 +219,7 @@ export function createElasticsearchStore(client: Client, index: string): Elastic
           },
         }),
       )
-      // biome-ignore lint/suspicious/noExplicitAny: aggregation results are untyped in the client
-      const aggs = response.aggregations as any
+      const aggs = response.aggregations
       if (!aggs) return { purchases: 0, scoops: 0, revenue_cents: 0, by_flavour: [], by_day: [] }
       const totals = (bucket: SumBucket) => ({
         purchases: bucket.doc_count,
@@ -220,14 +233,12 @@ export function createElasticsearchStore(client: Client, index: string): Elastic
           scoops: aggs.scoops,
           revenue: aggs.revenue,
         }),
-        by_flavour: aggs.scoops_nested.by_type.buckets.map(
-          (bucket: SumBucket & { key: string; purchases: { doc_count: number } }) => ({
-            type: bucket.key,
-            ...totals(bucket),
-            purchases: bucket.purchases.doc_count,
-          }),
-        ),
-        by_day: aggs.by_day.buckets.map((bucket: SumBucket & { key_as_string: string }) => ({
+        by_flavour: aggs.scoops_nested.by_type.buckets.map((bucket) => ({
+          type: bucket.key,
+          ...totals(bucket),
+          purchases: bucket.purchases.doc_count,
+        })),
+        by_day: aggs.by_day.buckets.map((bucket) => ({
           date: bucket.key_as_string,
           ...totals(bucket),
         })),
