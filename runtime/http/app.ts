@@ -12,6 +12,8 @@ import {
   HttpError,
   type Ports,
   type RouteDefinition,
+  type RouteInput,
+  type RouteRequest,
   UnavailableError,
 } from '../../handlers/define.ts'
 import type { AppLogger } from '../logger.ts'
@@ -138,17 +140,15 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
 
   for (const route of options.routes) {
     app.openapi(toRouteConfig(route), async (c: Context) => {
-      const valid = (target: 'param' | 'query' | 'json') =>
-        // biome-ignore lint/suspicious/noExplicitAny: the route config above declares each target
-        (c.req.valid as (t: string) => any)(target)
-      const result = await route.handler(
-        {
-          params: route.request.params ? valid('param') : {},
-          query: route.request.query ? valid('query') : {},
-          body: route.request.body ? valid('json') : {},
-        },
-        ports,
-      )
+      // The route config declares each target, so the validator has parsed what is read here.
+      const valid = (target: 'param' | 'query' | 'json'): unknown =>
+        (c.req.valid as (t: string) => unknown)(target)
+      const input = {
+        params: route.request.params ? valid('param') : {},
+        query: route.request.query ? valid('query') : {},
+        body: route.request.body ? valid('json') : {},
+      } as RouteInput<RouteRequest>
+      const result = await route.handler(input, ports)
       return c.json(result.body, result.status as ContentfulStatusCode, result.headers)
     })
   }
