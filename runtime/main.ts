@@ -10,6 +10,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts'
 import { createElasticsearchClient, createElasticsearchStore } from './elasticsearch/store.ts'
 import { loadRoutes, loadSubscribers } from './handlers.ts'
 import { createHttpApp } from './http/app.ts'
+import { consumerControlRoutes } from './http/consumer-control.ts'
 import { createKafkaBroker } from './kafka/kafkajs.ts'
 import { createPublisher } from './kafka/publisher.ts'
 import { createSubscriberRunner, type SubscriberRunner } from './kafka/subscriber-runner.ts'
@@ -147,6 +148,9 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     retryAfterSeconds,
     version: packageVersion(),
   })
+
+  if (config.CONSUMER_CONTROL && config.ROLE !== 'api')
+    app.route('/', consumerControlRoutes(runners))
 
   const { promise: listening, resolve } = Promise.withResolvers<number>()
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) =>

@@ -89,7 +89,13 @@ try {
     ['consumer', ports.consumer],
   ] as const) {
     const child = spawn(process.execPath, [...quietNode, '--import', 'tsx', 'runtime/main.ts'], {
-      env: { ...env, ROLE: role, PORT: String(rolePort), HOST: '127.0.0.1' },
+      env: {
+        ...env,
+        ROLE: role,
+        PORT: String(rolePort),
+        HOST: '127.0.0.1',
+        CONSUMER_CONTROL: 'true',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     children.push(child)
@@ -133,6 +139,11 @@ Try it:
   curl -i -X POST ${api}/purchases -H 'content-type: application/json' \\
     -d '{"shop_id":"7b0d8b4e-8f6a-4a63-9c36-3f1f5bb1e1a1","purchase_id":"'$(cat /proc/sys/kernel/random/uuid)'","timestamp":"2021-12-30 12:00:00+00","scoops":[{"type":"vanilla","quantity":2,"price":250}]}'
   curl '${api}/purchases/7b0d8b4e-8f6a-4a63-9c36-3f1f5bb1e1a1?date=2021-12-30'
+
+Watch the queue buffer:
+  curl -X POST http://127.0.0.1:${ports.consumer}/consumer/pause    # consumers stop; POSTs still get 202
+  curl -s http://127.0.0.1:${ports.consumer}/metrics | grep '^kafka_consumer_lag'   # after some POSTs: it grows
+  curl -X POST http://127.0.0.1:${ports.consumer}/consumer/resume   # and drains
 
 Ctrl-C stops everything.
 `)

@@ -167,6 +167,40 @@ test('Elasticsearch down: the consumer backs off, then stores everything once it
   )
 })
 
+test('paused consumers: the API keeps accepting, the lag grows, and it drains on resume', async () => {
+  const api = await track(startTestApp({ ROLE: 'api' }))
+  const consumer = await track(startTestApp({ ROLE: 'consumer', CONSUMER_CONTROL: 'true' }))
+  const control = (action: string) =>
+    fetch(`${consumer.url}/consumer/${action}`, { method: 'POST' })
+  await waitFor('the consumer to join its group', async () =>
+    ((await (await fetch(`${consumer.url}/consumer`)).json()) as { consumers: number })
+      .consumers === 1
+      ? true
+      : undefined,
+  )
+  expect(await (await control('pause')).json()).toEqual({ consumers: 1, paused: true })
+
+  const shopId = randomUUID()
+  const bodies = Array.from({ length: 15 }, () => purchaseBody({ shop_id: shopId }))
+  await postAccepted(api, bodies)
+  await sleep(2_000)
+  expect(await storedPurchaseIds([shopId])).toEqual([])
+  const paused = await (await fetch(`${consumer.url}/metrics`)).text()
+  expect(totalLag(paused)).toBeGreaterThanOrEqual(15)
+  expect(paused).toMatch(/^kafka_consumer_paused\{[^}]*\} 1$/m)
+
+  expect(await (await control('resume')).json()).toEqual({ consumers: 1, paused: false })
+  await expectExactly(
+    [shopId],
+    bodies.map((b) => b.purchase_id as string),
+  )
+})
+
+test('consumer control is off unless asked for', async () => {
+  const consumer = await track(startTestApp({ ROLE: 'consumer' }))
+  expect((await fetch(`${consumer.url}/consumer/pause`, { method: 'POST' })).status).toBe(404)
+})
+
 describe('consumers come and go without loss or duplicates', () => {
   test('a consumer stopped mid-stream, events buffered while none runs, another picks up', async () => {
     const api = await track(startTestApp({ ROLE: 'api' }))
