@@ -39,7 +39,9 @@ RUN groupadd --gid 10001 app \
     /usr/bin/apt /usr/bin/apt-* /usr/bin/dpkg /usr/bin/dpkg-* /etc/apt /var/cache/apt /var/lib/apt \
     /root/.npm /tmp/*
 WORKDIR /app
+# kafkajs 2.2.4 sets a negative timer once per process on current Node: harmless, but noise.
 ENV NODE_ENV=production \
+  NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning \
   ROLE=api \
   PORT=8080
 # Owned by root and read-only for the app user: the process cannot change its own code.
