@@ -79,14 +79,19 @@ function toRouteConfig(route: RouteDefinition): RouteConfig {
 async function runChecks(checks: ReadinessChecks, timeoutMs: number) {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
+      let timer: NodeJS.Timeout | undefined
       try {
         await Promise.race([
           check(),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), timeoutMs)),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('timed out')), timeoutMs)
+          }),
         ])
         return [name, 'ok'] as const
       } catch (error) {
         return [name, error instanceof Error ? error.message : String(error)] as const
+      } finally {
+        clearTimeout(timer)
       }
     }),
   )

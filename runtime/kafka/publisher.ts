@@ -52,7 +52,9 @@ export function createPublisher(
   async function send(batch: PendingEvent[]): Promise<void> {
     const byTopic = new Map<string, OutgoingMessage[]>()
     for (const event of batch) {
-      byTopic.set(event.topic, [...(byTopic.get(event.topic) ?? []), event.message])
+      const messages = byTopic.get(event.topic)
+      if (messages) messages.push(event.message)
+      else byTopic.set(event.topic, [event.message])
     }
     metrics.publishBatchSize.observe(batch.length)
     try {
