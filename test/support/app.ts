@@ -1,8 +1,11 @@
 /** Starts the real app (runtime/main.ts's startApp) in the test process, against the test stack. */
+import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { inject } from 'vitest'
+import { expect, inject } from 'vitest'
 import { type Config, loadConfig } from '../../runtime/config.ts'
 import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
+import type { Consumer, IncomingMessage } from '../../runtime/kafka/broker.ts'
+import { createKafkaBroker } from '../../runtime/kafka/kafkajs.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { type RunningApp, startApp } from '../../runtime/main.ts'
 
@@ -47,6 +50,33 @@ export async function postPurchase(url: string, body: unknown): Promise<Response
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   })
+}
+
+/** POSTs all bodies at once and expects every one to be acknowledged with 202. */
+export async function postAccepted(url: string, bodies: Record<string, unknown>[]): Promise<void> {
+  const statuses = await Promise.all(
+    bodies.map(async (body) => (await postPurchase(url, body)).status),
+  )
+  expect(statuses.filter((status) => status !== 202)).toEqual([])
+}
+
+/**
+ * Reads `topic` from its beginning with a throw-away consumer group, handing each message and
+ * its partition to `onMessage`. Stop the returned consumer when done.
+ */
+export async function readTopic(
+  topic: string,
+  onMessage: (message: IncomingMessage, partition: number) => void,
+): Promise<Consumer> {
+  const reader = await createKafkaBroker(testConfig(), createLogger('warn', 'test')).consumer(
+    `test-reader-${randomUUID()}`,
+  )
+  await reader.run(topic, async ({ partition, messages }, context) => {
+    for (const message of messages) onMessage(message, partition)
+    const last = messages.at(-1)
+    if (last) await context.commit(String(BigInt(last.offset) + 1n))
+  })
+  return reader
 }
 
 /** Reads the index directly: how many documents, and which purchase ids, a set of shops has. */
