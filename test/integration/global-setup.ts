@@ -19,13 +19,16 @@ declare module 'vitest' {
   }
 }
 
+// Two checkouts can test at once when each sets its own ICECREAM_TEST_PORT_BASE (default 29000).
+const portBase = Number(process.env.ICECREAM_TEST_PORT_BASE || 29_000)
+
 export default async function setup(project: TestProject) {
   const stack = await startStack({
-    dataDir: join(cacheDir(), 'test-stack'),
-    kafkaPort: 29092,
-    kafkaControllerPort: 29093,
-    elasticsearchPort: 29200,
-    elasticsearchTransportPort: 29300,
+    dataDir: join(cacheDir(), portBase === 29_000 ? 'test-stack' : `test-stack-${portBase}`),
+    kafkaPort: portBase + 92,
+    kafkaControllerPort: portBase + 93,
+    elasticsearchPort: portBase + 200,
+    elasticsearchTransportPort: portBase + 300,
     log: (line) => process.stderr.write(`[test stack] ${line}\n`),
   })
   const run = `run-${Date.now().toString(36)}`

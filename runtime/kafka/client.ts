@@ -1,0 +1,107 @@
+/**
+ * The Kafka port: the whole surface the runtime needs from a Kafka client, in the runtime's own
+ * terms (offsets as bigints, "commit through this offset", an abort signal when work must stop).
+ * Each adapter (`kafkajs.ts`, `platformatic.ts`) is one file that implements it; `index.ts`
+ * picks one with KAFKA_CLIENT. Nothing outside runtime/kafka/ imports a Kafka client.
+ */
+
+export interface OutgoingMessage {
+  /** Messages with the same key land in the same partition, in the order sent. */
+  key: string | null
+  value: string | Buffer
+  headers?: Record<string, string>
+}
+
+export interface TopicMessages {
+  topic: string
+  messages: OutgoingMessage[]
+}
+
+export interface IncomingMessage {
+  key: Buffer | null
+  value: Buffer | null
+  offset: bigint
+  /** Milliseconds since the epoch (the producer's create time). */
+  timestamp: number
+  headers: Record<string, string>
+}
+
+/** Consecutive messages of one partition, in offset order. */
+export interface PartitionBatch {
+  topic: string
+  partition: number
+  messages: IncomingMessage[]
+  /**
+   * Aborted when this consumer stops or loses the partition: abandon the work and commit
+   * nothing; whoever owns the partition next reads the uncommitted rest again.
+   */
+  signal: AbortSignal
+  /**
+   * Marks every message up to and including `offset` processed, and commits that position for
+   * the group, so a restart reads on from the next message.
+   */
+  commitThrough(offset: bigint): Promise<void>
+}
+
+export interface Producer {
+  /**
+   * Resolves when every message is acknowledged by all in-sync replicas. A rejection means
+   * "maybe written": the caller may retry, and the copy is then a duplicate, never a loss.
+   */
+  send(batches: TopicMessages[]): Promise<void>
+  disconnect(): Promise<void>
+}
+
+export interface ConsumerOptions {
+  group: string
+  topic: string
+  /** Partitions handled at the same time; each one stays in offset order. */
+  concurrency: number
+}
+
+export interface Consumer {
+  /**
+   * Joins the group and starts handing batches to `handle`, one batch per partition at a time.
+   * Resolves once consuming has started. A batch whose `handle` rejects is not committed.
+   */
+  start(handle: (batch: PartitionBatch) => Promise<void>): Promise<void>
+  /** Stops fetching (the group membership stays) until `resume`. */
+  pause(): void
+  resume(): void
+  /** Settles when the client has given up for good (it will not consume again by itself). */
+  readonly crashed: Promise<Error>
+  /** Lets the batches in flight finish, leaves the group, disconnects. */
+  stop(): Promise<void>
+}
+
+export interface TopicSpec {
+  name: string
+  partitions: number
+  replicationFactor: number
+  config?: Record<string, string>
+}
+
+export interface PartitionLag {
+  partition: number
+  /** The group's next offset to read (the earliest retained offset when it never committed). */
+  committed: number
+  /** The log-end offset. */
+  end: number
+  lag: number
+}
+
+export interface Admin {
+  /** Creates the topics that are missing; existing ones are left as they are. */
+  ensureTopics(topics: TopicSpec[]): Promise<void>
+  deleteTopics(names: string[]): Promise<void>
+  /** Throws when no broker answers. */
+  ping(): Promise<void>
+  lag(group: string, topic: string): Promise<PartitionLag[]>
+  disconnect(): Promise<void>
+}
+
+export interface KafkaClient {
+  producer(): Promise<Producer>
+  consumer(options: ConsumerOptions): Promise<Consumer>
+  admin(): Promise<Admin>
+}
