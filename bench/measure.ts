@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
-import type { PurchaseDocument, PurchaseEvent } from '../handlers/purchase.ts'
+import type { Purchase, PurchaseEvent } from '../handlers/purchase.ts'
 import type { ElasticsearchStore } from '../runtime/elasticsearch/store.ts'
-import type { Admin, Producer } from '../runtime/kafka/broker.ts'
+import type { Admin, Producer } from '../runtime/kafka/client.ts'
 import { cacheDir } from '../scripts/local-stack/fetch.ts'
 import { findJdks, pickJdk } from '../scripts/local-stack/java.ts'
 import type { RunningStack } from '../scripts/local-stack/stack.ts'
@@ -269,7 +269,7 @@ export async function drainConsumer(
 /** (e) The store's own bulk write (what the consumer calls), sequential chunks, no queue in between. */
 export async function bulkCeiling(
   store: ElasticsearchStore,
-  documents: PurchaseDocument[],
+  documents: Purchase[],
   chunk: number,
   maxMs: number,
   say: Say,

@@ -9,14 +9,16 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { toDocument } from '../handlers/purchase.ts'
+import { toPurchase } from '../handlers/purchase.ts'
+import storePurchases from '../handlers/subscribers/store-purchases.ts'
+import { topics } from '../handlers/topics.ts'
 import { loadConfig } from '../runtime/config.ts'
 import {
   createElasticsearchClient,
   createElasticsearchStore,
 } from '../runtime/elasticsearch/store.ts'
-import { createKafkaBroker } from '../runtime/kafka/kafkajs.ts'
-import { topicSpecs } from '../runtime/kafka/topics.ts'
+import { createKafkaClient } from '../runtime/kafka/index.ts'
+import { kafkaName, topicSpecs } from '../runtime/kafka/topics.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { appEnvironment } from '../scripts/local-stack/app-env.ts'
 import { cacheDir } from '../scripts/local-stack/fetch.ts'
@@ -45,7 +47,7 @@ const loadSeconds = count('BENCH_LOAD_SECONDS', 15)
 const batchSize = 500
 const connections = 64
 const bulkChunk = 1_000
-const partitions = 6
+const partitions = topics.purchases.partitions
 const ports = { kafka: 39092, elasticsearch: 39200, api: 39080, consumer: 39081 }
 // Each measurement stops at its bound and says so, rather than running on.
 const bounds = { produceMs: 60_000, javaMs: 120_000, drainMs: 180_000, bulkMs: 120_000 }
@@ -89,13 +91,14 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const dataDir = join(cacheDir(), 'bench-stack')
 const logsDir = join(dataDir, 'logs')
 const run = `bench-${Date.now().toString(36)}`
+// The API publishes under one prefix; the consumer drains what (a) wrote under another.
+const prefixes = { api: `${run}-api.`, raw: `${run}-raw.` }
 const names = {
-  apiTopic: `purchases-${run}`,
-  rawTopic: `purchases-${run}-raw`,
+  rawTopic: kafkaName(prefixes.raw, storePurchases.topic),
   javaTopic: `purchases-${run}-java`,
   index: `purchases-${run}`,
   bulkIndex: `purchases-${run}-bulk`,
-  group: `indexer-${run}`,
+  group: kafkaName(prefixes.raw, storePurchases.group),
 }
 
 async function measure(stack: RunningStack): Promise<void> {
@@ -103,42 +106,33 @@ async function measure(stack: RunningStack): Promise<void> {
   const apiEnv = {
     ...stackEnv,
     ROLE: 'api',
-    KAFKA_TOPIC: names.apiTopic,
-    KAFKA_DEAD_LETTER_TOPIC: `${names.apiTopic}.dead-letter`,
+    KAFKA_NAME_PREFIX: prefixes.api,
     ELASTICSEARCH_INDEX: names.index,
   }
   // The consumer drains what (a) produced: a known number of valid events.
   const consumerEnv = {
     ...stackEnv,
     ROLE: 'consumer',
-    KAFKA_TOPIC: names.rawTopic,
-    KAFKA_DEAD_LETTER_TOPIC: `${names.rawTopic}.dead-letter`,
-    KAFKA_CONSUMER_GROUP: names.group,
+    KAFKA_NAME_PREFIX: prefixes.raw,
     ELASTICSEARCH_INDEX: names.index,
   }
   const apiConfig = loadConfig(apiEnv)
   const consumerConfig = loadConfig(consumerEnv)
-  const broker = createKafkaBroker(apiConfig, createLogger('warn', 'bench'))
+  const broker = createKafkaClient(apiConfig, createLogger('warn', 'bench'))
   const admin = await broker.admin()
   cleanups.push(() => admin.disconnect())
   say(`creating topics (${partitions} partitions) for run ${run}`)
-  await admin.ensureTopics([
-    ...topicSpecs(apiConfig, partitions, 1),
-    ...topicSpecs(consumerConfig, partitions, 1),
+  const brokers = stack.kafka.brokers.length
+  const runTopics = [
+    ...topicSpecs(apiConfig.KAFKA_NAME_PREFIX, brokers),
+    ...topicSpecs(consumerConfig.KAFKA_NAME_PREFIX, brokers),
     { name: names.javaTopic, partitions, replicationFactor: 1 },
-  ])
+  ]
+  await admin.ensureTopics(runTopics)
   const client = createElasticsearchClient(apiConfig)
   cleanups.push(async () => {
     say(`deleting the run's topics and indices`)
-    await admin
-      .deleteTopics([
-        names.apiTopic,
-        `${names.apiTopic}.dead-letter`,
-        names.rawTopic,
-        `${names.rawTopic}.dead-letter`,
-        names.javaTopic,
-      ])
-      .catch(() => {})
+    await admin.deleteTopics(runTopics.map((topic) => topic.name)).catch(() => {})
     for (const index of [names.index, names.bulkIndex]) {
       await client.indices.delete({ index }, { ignore: [404] })
       await client.indices.deleteIndexTemplate({ name: `${index}-template` }, { ignore: [404] })
@@ -287,7 +281,7 @@ async function measure(stack: RunningStack): Promise<void> {
   const store = createElasticsearchStore(createElasticsearchClient(apiConfig), names.bulkIndex)
   cleanups.push(() => store.close())
   await store.setup()
-  const bulk = await bulkCeiling(store, events.map(toDocument), bulkChunk, bounds.bulkMs, say)
+  const bulk = await bulkCeiling(store, events.map(toPurchase), bulkChunk, bounds.bulkMs, say)
   cut('(e)', bulk)
   say(`e. ${Math.round(bulk.perSecond)} docs/s`)
 

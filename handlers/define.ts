@@ -1,99 +1,11 @@
 /**
- * The contract between pure handlers and the runtime: `defineRoute` / `defineSubscriber` and the
- * ports a handler receives. Nothing here imports Kafka, Elasticsearch or HTTP code, so a handler
- * is tested by calling it with in-memory ports.
+ * How handlers and topics are declared: `defineRoute`, `defineSubscriber` and `defineTopics`.
+ * Each returns its input (with defaults filled in) typed, so the runtime can load it and a test
+ * can call a handler directly with in-memory ports.
  */
 import type { z } from 'zod'
-import type { Purchase, PurchaseDocument, ShopSummary } from './purchase.ts'
-
-/** The subset of pino's logger that handlers use. */
-export interface Logger {
-  debug(obj: object, msg?: string): void
-  info(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-  error(obj: object, msg?: string): void
-}
-
-export interface Clock {
-  now(): Date
-}
-
-/** Logical topic names; the runtime maps them to the configured Kafka topics. */
-export type TopicName = 'purchases'
-
-export interface OutgoingEvent {
-  /** Events with the same key keep their order (they land in one partition). */
-  key: string
-  value: unknown
-}
-
-/** Resolves once the event is durably written (acknowledged by all in-sync replicas). */
-export type Publish = (topic: TopicName, event: OutgoingEvent) => Promise<void>
-
-/** Sort position of a purchase in a shop's day: the `after` of the next page. */
-export interface PurchasePosition {
-  timestamp: string
-  purchaseId: string
-}
-
-export interface PurchaseQuery {
-  shopId: string
-  /** Inclusive lower bound, RFC 3339. */
-  from: string
-  /** Exclusive upper bound, RFC 3339. */
-  to: string
-  after?: PurchasePosition
-  limit: number
-}
-
-export interface SummaryQuery {
-  shopId: string
-  from: string
-  to: string
-  timeZone: string
-}
-
-export interface SaveResult {
-  /** Documents the store refused for good (e.g. a mapping error): they go to the dead letters. */
-  rejected: { index: number; reason: string }[]
-}
-
-export interface PurchaseStore {
-  /** Idempotent by purchase id; throws `UnavailableError` when the store cannot be reached. */
-  savePurchases(documents: PurchaseDocument[]): Promise<SaveResult>
-  findPurchases(query: PurchaseQuery): Promise<Purchase[]>
-  summarize(query: SummaryQuery): Promise<ShopSummary>
-}
-
-export interface Ports {
-  publish: Publish
-  store: PurchaseStore
-  clock: Clock
-  logger: Logger
-}
-
-/** An error a route handler throws to answer with a given status (rendered as problem+json). */
-export class HttpError extends Error {
-  readonly status: number
-  readonly detail: string | undefined
-  constructor(status: number, title: string, detail?: string) {
-    super(title)
-    this.status = status
-    this.detail = detail
-  }
-}
-
-/**
- * A dependency (broker, store) is unreachable. Routes answer 503 with Retry-After; subscribers
- * back off and retry the same batch without committing, so nothing is lost.
- */
-export class UnavailableError extends Error {
-  readonly dependency: string
-  constructor(dependency: string, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.dependency = dependency
-  }
-}
+import type { Ports, SaveResult } from './ports.ts'
+import type { TopicName } from './topics.ts'
 
 type Parsed<T> = T extends z.ZodType ? z.output<T> : Record<string, never>
 
@@ -142,23 +54,66 @@ export function defineRoute<R extends RouteRequest>(route: RouteDefinition<R>): 
   return route
 }
 
+/** How often, and how far apart, the runtime tries a batch the handler failed on. */
+export interface RetryPolicy {
+  /** Tries of a batch that fails unexpectedly, the first included, before it is split up. */
+  attempts: number
+  /** Waits grow from this, doubling per try, each a random part of it (full jitter). */
+  initialDelayMs: number
+  maxDelayMs: number
+}
+
+export const defaultRetry: RetryPolicy = { attempts: 3, initialDelayMs: 250, maxDelayMs: 30_000 }
+
 export interface SubscriberDefinition<S extends z.ZodType = z.ZodType> {
-  /** Logical topic the subscriber reads. */
+  /** The declared topic it reads. */
   topic: TopicName
-  /** Each message value is parsed as JSON and validated; failures go to the dead letters. */
+  /** Its consumer group: each subscriber reads every message of its topic once. */
+  group: string
+  /** Where the messages it can never handle go, or null to log and skip them. */
+  deadLetter: TopicName | null
+  retry: RetryPolicy
+  /** Each message value is parsed as JSON and validated; failures are dead letters at once. */
   schema: S
-  /** Attempts for a batch that throws an unexpected error before its records are dead-lettered one by one. */
-  maxAttempts: number
   /**
-   * Handles one batch of valid events (in partition order). Returns the indexes it rejected for
-   * good; throws `UnavailableError` to have the runtime back off and retry the whole batch.
+   * Handles one batch of valid events (in partition order). Returns the positions it rejected
+   * for good; throws `UnavailableError` to have the runtime wait and retry the whole batch, for
+   * as long as it takes. Any other error is retried `retry.attempts` times, then the batch is
+   * handled one event at a time so only the bad ones become dead letters.
    */
   handle(events: z.output<S>[], ports: Ports): Promise<SaveResult>
 }
 
-/** Declares a topic subscriber: the topic, the event schema and a batch handler. */
+/**
+ * Declares a topic subscriber as data (topic, group, dead letters, retries) beside its batch
+ * handler; the runtime owns the policy the data describes. Retries default to
+ * {@link defaultRetry}.
+ *
+ * @example
+ * export default defineSubscriber({
+ *   topic: 'purchases', group: 'purchases-indexer', deadLetter: 'purchases.dead-letter',
+ *   schema: PurchaseEvent,
+ *   handle: async (events, { store }) => store.savePurchases(events.map(toPurchase)),
+ * })
+ */
 export function defineSubscriber<S extends z.ZodType>(
-  subscriber: SubscriberDefinition<S>,
+  subscriber: Omit<SubscriberDefinition<S>, 'retry'> & { retry?: Partial<RetryPolicy> },
 ): SubscriberDefinition<S> {
-  return subscriber
+  return { ...subscriber, retry: { ...defaultRetry, ...subscriber.retry } }
+}
+
+export interface TopicDeclaration {
+  partitions: number
+  /** Copies of each partition on different brokers. */
+  replicationFactor: number
+  /** Topic-level Kafka configuration, e.g. `min.insync.replicas`, `retention.ms`. */
+  config: Record<string, string | number>
+}
+
+/**
+ * Declares the app's topics, by name. The names become the `TopicName` type that `publish` and
+ * subscribers accept, so a topic that is not declared does not compile.
+ */
+export function defineTopics<T extends Record<string, TopicDeclaration>>(topics: T): T {
+  return topics
 }

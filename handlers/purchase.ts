@@ -97,22 +97,11 @@ export const Purchase = PurchaseEvent.extend({
 export type PurchaseEvent = z.output<typeof PurchaseEvent>
 export type Purchase = z.output<typeof Purchase>
 
-/** The stored form: the purchase with the totals the aggregations sum. */
-export interface PurchaseDocument extends Purchase {
-  scoop_count: number
-  scoops: (PurchaseEvent['scoops'][number] & { line_total_cents: number })[]
-}
-
-export function toDocument(event: PurchaseEvent): PurchaseDocument {
-  const scoops = event.scoops.map((scoop) => ({
-    ...scoop,
-    line_total_cents: scoop.quantity * scoop.price,
-  }))
+/** The purchase as stored and read back: the event with its total. */
+export function toPurchase(event: PurchaseEvent): Purchase {
   return {
     ...event,
-    scoops,
-    scoop_count: scoops.reduce((sum, scoop) => sum + scoop.quantity, 0),
-    total_cents: scoops.reduce((sum, scoop) => sum + scoop.line_total_cents, 0),
+    total_cents: event.scoops.reduce((sum, scoop) => sum + scoop.quantity * scoop.price, 0),
   }
 }
 

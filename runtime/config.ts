@@ -29,6 +29,8 @@ const Environment = z
       .min(1024)
       .default(64 * 1024),
 
+    /** The adapter behind the Kafka port (runtime/kafka/index.ts). */
+    KAFKA_CLIENT: z.enum(['kafkajs']).default('kafkajs'),
     KAFKA_BROKERS: list,
     KAFKA_CLIENT_ID: z.string().min(1).default('icecream'),
     KAFKA_SASL_MECHANISM: z.enum(['scram-sha-512', 'none']).default('none'),
@@ -36,9 +38,11 @@ const Environment = z
     KAFKA_PASSWORD: z.string().optional(),
     KAFKA_SSL: flag.default(false),
     KAFKA_CA_FILE: z.string().optional(),
-    KAFKA_TOPIC: z.string().min(1).default('purchases'),
-    KAFKA_DEAD_LETTER_TOPIC: z.string().min(1).default('purchases.dead-letter'),
-    KAFKA_CONSUMER_GROUP: z.string().min(1).default('purchases-indexer'),
+    /** Put before every topic and consumer-group name, so a test run or a bench gets its own. */
+    KAFKA_NAME_PREFIX: z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]*$/, "may hold only letters, digits, '.', '_' and '-'")
+      .default(''),
     /** The longest a POST waits for Kafka's acknowledgement before answering 503. */
     PUBLISH_TIMEOUT_MS: milliseconds(5_000),
     /** How long the publisher gathers concurrent requests into one produce call. */
@@ -85,6 +89,19 @@ const Environment = z
   })
 
 export type Config = z.output<typeof Environment>
+
+/** What a Kafka adapter needs to connect. */
+export type KafkaSettings = Pick<
+  Config,
+  | 'KAFKA_CLIENT'
+  | 'KAFKA_BROKERS'
+  | 'KAFKA_CLIENT_ID'
+  | 'KAFKA_SASL_MECHANISM'
+  | 'KAFKA_USERNAME'
+  | 'KAFKA_PASSWORD'
+  | 'KAFKA_SSL'
+  | 'KAFKA_CA_FILE'
+>
 
 /** Every variable the app reads (the README documents each). */
 export const environmentVariables = Object.keys(Environment.shape)

@@ -5,18 +5,19 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
-import type { Ports } from '../handlers/define.ts'
+import type { Ports } from '../handlers/ports.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import { createElasticsearchClient, createElasticsearchStore } from './elasticsearch/store.ts'
-import { loadRoutes, loadSubscribers } from './handlers.ts'
 import { createHttpApp } from './http/app.ts'
 import { consumerControlRoutes } from './http/consumer-control.ts'
-import { createKafkaBroker } from './kafka/kafkajs.ts'
+import { createKafkaClient } from './kafka/index.ts'
 import { createPublisher } from './kafka/publisher.ts'
 import { createSubscriberRunner, type SubscriberRunner } from './kafka/subscriber-runner.ts'
+import { lazy } from './lazy.ts'
+import { loadRoutes, loadSubscribers } from './load-handlers.ts'
 import { type AppLogger, createLogger } from './logger.ts'
 import { createMetrics } from './metrics.ts'
-import { lazy, retryUntil } from './retry.ts'
+import { retry } from './retry.ts'
 
 const retryAfterSeconds = 2
 const shutdownTimeoutMs = 25_000
@@ -33,34 +34,41 @@ function packageVersion(): string {
 export interface RunningApp {
   /** The port the HTTP server listens on (useful with PORT=0). */
   port: number
+  /** The subscribers' runners that have joined their group. */
   runners: SubscriberRunner[]
+  /** Settles when a consumer has given up for good: the process should exit and be restarted. */
+  crashed: Promise<Error>
   stop(): Promise<void>
 }
 
 /** Starts the roles `config` asks for; resolves once the HTTP server listens. */
 export async function startApp(config: Config, logger: AppLogger): Promise<RunningApp> {
-  const topics = { purchases: config.KAFKA_TOPIC }
-  const broker = createKafkaBroker(config, logger)
+  const kafka = createKafkaClient(config, logger)
   const store = createElasticsearchStore(
     createElasticsearchClient(config),
     config.ELASTICSEARCH_INDEX,
   )
-  const admin = lazy(() => broker.admin())
+  const admin = lazy(() => kafka.admin())
+  const stopping = new AbortController()
+  const subscribers = config.ROLE === 'api' ? [] : await loadSubscribers()
+  let runners: SubscriberRunner[] = []
   const metrics = createMetrics({
-    ...(config.ROLE !== 'api' && {
-      lag: async () =>
-        (await (await admin()).lag(config.KAFKA_CONSUMER_GROUP, config.KAFKA_TOPIC)).map(
-          (reading) => ({
-            ...reading,
-            topic: config.KAFKA_TOPIC,
-          }),
-        ),
+    ...(subscribers.length > 0 && {
+      lag: async () => {
+        const client = await admin()
+        const readings = await Promise.all(
+          runners.map(async ({ topic, group }) =>
+            (await client.lag(group, topic)).map((reading) => ({ ...reading, topic, group })),
+          ),
+        )
+        return readings.flat()
+      },
     }),
   })
   const publisher = createPublisher(
-    () => broker.producer(),
+    () => kafka.producer(),
     {
-      topics,
+      namePrefix: config.KAFKA_NAME_PREFIX,
       lingerMs: config.PUBLISH_LINGER_MS,
       maxBatch: config.PUBLISH_MAX_BATCH,
       timeoutMs: config.PUBLISH_TIMEOUT_MS,
@@ -70,62 +78,41 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     metrics,
     logger,
   )
-  const ports: Ports = {
-    publish: publisher.publish,
-    store,
-    clock: { now: () => new Date() },
-    logger,
-  }
-  const stopping = new AbortController()
-  const retryLog = (what: string) => (error: unknown, attempt: number) =>
-    logger.warn({ err: error, attempt }, `${what} failed, retrying`)
+  const ports: Ports = { publish: publisher.publish, store, clock: { now: () => new Date() } }
+  runners = subscribers.map((subscriber) =>
+    createSubscriberRunner(
+      subscriber,
+      kafka,
+      ports,
+      {
+        namePrefix: config.KAFKA_NAME_PREFIX,
+        concurrency: config.CONSUMER_CONCURRENCY,
+        maxDocuments: config.BULK_MAX_DOCUMENTS,
+        maxBytes: config.BULK_MAX_BYTES,
+      },
+      metrics,
+      logger,
+    ),
+  )
 
   // The index template must exist before anything is stored (mappings are strict); Elasticsearch
   // may still be starting, so this waits for it without blocking the HTTP server.
-  const storeReady = retryUntil(
-    () => store.setup(),
-    retryLog('index template setup'),
-    stopping.signal,
-  )
+  const storeReady = retry(() => store.setup(), {
+    policy: { attempts: Infinity, initialDelayMs: 250, maxDelayMs: 10_000 },
+    signal: stopping.signal,
+    onRetry: (error, attempt) => {
+      metrics.startupRetries.inc({ step: 'index template' })
+      logger.warn({ err: error, attempt }, 'index template setup failed, retrying')
+    },
+  })
   storeReady.catch(() => {})
 
-  const runners: SubscriberRunner[] = []
+  const joined: SubscriberRunner[] = []
   const consumersStarted = (async () => {
-    if (config.ROLE === 'api') return
     await storeReady
-    for (const subscriber of await loadSubscribers()) {
-      const [consumer, deadLetters] = await retryUntil(
-        () =>
-          Promise.all([
-            broker.consumer(config.KAFKA_CONSUMER_GROUP, {
-              concurrency: config.CONSUMER_CONCURRENCY,
-            }),
-            broker.producer(),
-          ]),
-        retryLog('Kafka consumer connection'),
-        stopping.signal,
-      )
-      const runner = createSubscriberRunner(
-        subscriber,
-        consumer,
-        deadLetters,
-        ports,
-        {
-          topic: topics[subscriber.topic],
-          deadLetterTopic: config.KAFKA_DEAD_LETTER_TOPIC,
-          maxDocuments: config.BULK_MAX_DOCUMENTS,
-          maxBytes: config.BULK_MAX_BYTES,
-          backoff: { initialMs: 250, maxMs: 30_000 },
-        },
-        metrics,
-        logger,
-      )
-      runners.push(runner)
-      await runner.start()
-      logger.info(
-        { topic: topics[subscriber.topic], group: config.KAFKA_CONSUMER_GROUP },
-        'consuming',
-      )
+    for (const runner of runners) {
+      await runner.start(stopping.signal)
+      joined.push(runner)
     }
   })()
   consumersStarted.catch((error) => {
@@ -149,8 +136,9 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     version: packageVersion(),
   })
 
-  if (config.CONSUMER_CONTROL && config.ROLE !== 'api')
-    app.route('/', consumerControlRoutes(runners))
+  if (config.CONSUMER_CONTROL && config.ROLE !== 'api') {
+    app.route('/', consumerControlRoutes(joined))
+  }
 
   const { promise: listening, resolve } = Promise.withResolvers<number>()
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) =>
@@ -161,10 +149,12 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
 
   return {
     port,
-    runners,
+    runners: joined,
+    crashed: Promise.race(runners.map((runner) => runner.crashed)),
     async stop() {
       stopping.abort()
-      // Stop taking requests, let the consumers finish and commit their batch, then flush.
+      // Stop taking requests and consuming (a chunk in flight is finished; what was not
+      // committed is read again by the next consumer), then flush what waits to be published.
       await new Promise<void>((done) => server.close(() => done()))
       await consumersStarted.catch(() => {})
       await Promise.all(runners.map((runner) => runner.stop()))
@@ -187,7 +177,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, config.ROLE)
   const app = await startApp(config, logger)
   let stopping = false
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: string, exitCode = 0) => {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutting down')
@@ -198,7 +188,7 @@ async function main(): Promise<void> {
     app.stop().then(
       () => {
         logger.info('stopped')
-        process.exit(0)
+        process.exit(exitCode)
       },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed')
@@ -208,6 +198,11 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+  // A consumer that gave up for good would leave the partitions unread: exit and be restarted.
+  app.crashed.then((error) => {
+    logger.fatal({ err: error }, 'a consumer crashed')
+    shutdown('crash', 1)
+  })
 }
 
 if (import.meta.main) await main()

@@ -3,13 +3,14 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 export interface PartitionLagReading {
   topic: string
+  group: string
   partition: number
   lag: number
 }
 
 /**
  * `lag` is read at each scrape (consumer roles only): how many events wait in each partition
- * for this group, the number that shows the queue buffering.
+ * for each subscriber's group, the number that shows the queue buffering.
  */
 export function createMetrics(sources: { lag?: () => Promise<PartitionLagReading[]> } = {}) {
   const registry = new Registry()
@@ -38,32 +39,38 @@ export function createMetrics(sources: { lag?: () => Promise<PartitionLagReading
     }),
     consumed: new Counter({
       name: 'kafka_consumed_events_total',
-      help: 'Events handled by a subscriber: stored, or dead-lettered.',
-      labelNames: ['topic', 'outcome'] as const,
+      help: 'Events handled by a subscriber: stored, dead-lettered, or dropped (no dead-letter topic).',
+      labelNames: ['topic', 'group', 'outcome'] as const,
       registers,
     }),
     consumerBackoffs: new Counter({
       name: 'kafka_consumer_backoffs_total',
-      help: 'Times a batch was retried after a failure, by reason.',
-      labelNames: ['topic', 'reason'] as const,
+      help: "Waits before a subscriber's retry, by reason (unavailable, error, dead-letter, connect).",
+      labelNames: ['topic', 'group', 'reason'] as const,
+      registers,
+    }),
+    startupRetries: new Counter({
+      name: 'startup_retries_total',
+      help: 'Waits before retrying a start-up step (e.g. the index template), by step.',
+      labelNames: ['step'] as const,
       registers,
     }),
     consumerPaused: new Gauge({
       name: 'kafka_consumer_paused',
       help: '1 while the consumer is paused by an operator.',
-      labelNames: ['topic'] as const,
+      labelNames: ['topic', 'group'] as const,
       registers,
     }),
     consumerLag: new Gauge({
       name: 'kafka_consumer_lag',
-      help: "Events in the topic not yet committed by this process's consumer group, per partition.",
-      labelNames: ['topic', 'partition'] as const,
+      help: "Events in a subscriber's topic not yet committed by its consumer group, per partition.",
+      labelNames: ['topic', 'group', 'partition'] as const,
       registers,
       async collect() {
         if (!sources.lag) return
         try {
-          for (const { topic, partition, lag } of await sources.lag()) {
-            this.set({ topic, partition: String(partition) }, lag)
+          for (const { topic, group, partition, lag } of await sources.lag()) {
+            this.set({ topic, group, partition: String(partition) }, lag)
           }
         } catch {
           // Kafka unreachable: keep the last readings rather than fail the whole scrape.
@@ -73,7 +80,7 @@ export function createMetrics(sources: { lag?: () => Promise<PartitionLagReading
     bulkDuration: new Histogram({
       name: 'store_batch_duration_seconds',
       help: 'Time to handle one batch of events (bulk write included).',
-      labelNames: ['topic'] as const,
+      labelNames: ['topic', 'group'] as const,
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),

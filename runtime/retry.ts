@@ -1,34 +1,56 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-
 /**
- * Connects lazily and again after a failure: the first caller starts the connection, the
- * others share it, and a failed attempt is forgotten so the next call tries anew.
+ * The runtime's one retry loop. Waits grow exponentially with full jitter (each a random time
+ * between 0 and min(maxDelayMs, initialDelayMs * 2^(attempt - 1))), so clients that failed
+ * together do not come back together; an abort signal cuts a wait short.
+ *
+ * Why not a library: cockatiel's retry waits ignore its abort signal (a stopping consumer would
+ * sit out a 30 s wait), and p-retry never retries a TypeError and does not wait between
+ * failures that do not count against the attempts (a store outage would spin).
  */
-export function lazy<T>(connect: () => Promise<T>): () => Promise<T> {
-  let connection: Promise<T> | undefined
-  return () => {
-    connection ??= connect().catch((error: unknown) => {
-      connection = undefined
-      throw error
-    })
-    return connection
-  }
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { RetryPolicy } from '../handlers/define.ts'
+
+export interface RetryOptions {
+  /** `attempts: Infinity` retries until `signal` aborts. */
+  policy: RetryPolicy
+  signal: AbortSignal
+  /** Which failures are worth another attempt; the others are thrown at once. */
+  retryIf?: (error: unknown) => boolean
+  /** Called before each wait: log the reason, count it in a metric. */
+  onRetry(error: unknown, attempt: number, delayMs: number): void
 }
 
-/** Retries `work` with exponential back-off until it succeeds or `signal` aborts. */
-export async function retryUntil<T>(
-  work: () => Promise<T>,
-  onFailure: (error: unknown, attempt: number) => void,
-  signal: AbortSignal,
-  maxDelayMs = 10_000,
+/** The wait after failed attempt `attempt` (1-based). */
+export function backoffDelay(policy: RetryPolicy, attempt: number): number {
+  return Math.random() * Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1))
+}
+
+/**
+ * Runs `work` until it succeeds, a failure is not worth retrying, the attempts are spent (the
+ * last error is thrown) or `signal` aborts (its reason is thrown).
+ *
+ * @example
+ * await retry(() => store.setup(), {
+ *   policy: { attempts: Infinity, initialDelayMs: 250, maxDelayMs: 10_000 },
+ *   signal,
+ *   onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'setup failed, retrying'),
+ * })
+ */
+export async function retry<T>(
+  work: (attempt: number) => Promise<T>,
+  { policy, signal, retryIf = () => true, onRetry }: RetryOptions,
 ): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 1; ; attempt++) {
+    signal.throwIfAborted()
     try {
-      return await work()
+      return await work(attempt)
     } catch (error) {
       signal.throwIfAborted()
-      onFailure(error, attempt)
-      await sleep(Math.min(maxDelayMs, 250 * 2 ** attempt), undefined, { signal })
+      if (attempt >= policy.attempts || !retryIf(error)) throw error
+      const delayMs = backoffDelay(policy, attempt)
+      onRetry(error, attempt, delayMs)
+      // The wait rejects only when aborted; throw the abort's own reason, as everywhere else.
+      await sleep(delayMs, undefined, { signal }).catch(() => signal.throwIfAborted())
     }
   }
 }

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { prettyFactory } from 'pino-pretty'
 import { loadConfig } from '../runtime/config.ts'
-import { createKafkaBroker } from '../runtime/kafka/kafkajs.ts'
+import { createKafkaClient } from '../runtime/kafka/index.ts'
 import { topicSpecs } from '../runtime/kafka/topics.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { appEnvironment } from './local-stack/app-env.ts'
@@ -78,8 +78,8 @@ try {
   }
   const config = loadConfig(env)
   say('creating topics')
-  const admin = await createKafkaBroker(config, createLogger('warn', 'start')).admin()
-  await admin.ensureTopics(topicSpecs(config, 6, 1))
+  const admin = await createKafkaClient(config, createLogger('warn', 'start')).admin()
+  await admin.ensureTopics(topicSpecs(config.KAFKA_NAME_PREFIX, stack.kafka.brokers.length))
   await admin.disconnect()
 
   // Pretty logs for a person at a terminal, JSON lines otherwise.

@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import { CalendarDate, nextDay, startOfDay, TimeZone } from '../calendar.ts'
-import { defineRoute, HttpError, type PurchasePosition } from '../define.ts'
+import { defineRoute } from '../define.ts'
+import { HttpError } from '../errors.ts'
+import type { PurchasePosition } from '../ports.ts'
 import { Purchase } from '../purchase.ts'
 
 const Cursor = z.object({ timestamp: z.iso.datetime(), purchaseId: z.uuid() })

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { CalendarDate, daysBetween, nextDay, startOfDay, TimeZone } from '../calendar.ts'
-import { defineRoute, HttpError } from '../define.ts'
+import { defineRoute } from '../define.ts'
+import { HttpError } from '../errors.ts'
 import { ShopSummary } from '../purchase.ts'
 
 const maxRangeDays = 366

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { defineRoute, HttpError } from '../define.ts'
+import { defineRoute } from '../define.ts'
+import { HttpError } from '../errors.ts'
 import { PurchaseInput } from '../purchase.ts'
 
 /** Purchases stamped further ahead than this are refused: a wrong clock, not a sale. */

@@ -1,5 +1,5 @@
 import { defineSubscriber } from '../define.ts'
-import { PurchaseEvent, toDocument } from '../purchase.ts'
+import { PurchaseEvent, toPurchase } from '../purchase.ts'
 
 /**
  * Stores each batch of purchase events in one bulk write. The purchase id is the document id,
@@ -7,7 +7,8 @@ import { PurchaseEvent, toDocument } from '../purchase.ts'
  */
 export default defineSubscriber({
   topic: 'purchases',
+  group: 'purchases-indexer',
+  deadLetter: 'purchases.dead-letter',
   schema: PurchaseEvent,
-  maxAttempts: 3,
-  handle: async (events, { store }) => store.savePurchases(events.map(toDocument)),
+  handle: async (events, { store }) => store.savePurchases(events.map(toPurchase)),
 })

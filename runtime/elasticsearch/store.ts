@@ -1,10 +1,10 @@
 /** The `store` port on Elasticsearch: an index template, bulk writes, queries, aggregations. */
 import { readFileSync } from 'node:fs'
 import { Client, errors } from '@elastic/elasticsearch'
-import { type PurchaseStore, UnavailableError } from '../../handlers/define.ts'
-import type { Purchase, PurchaseDocument } from '../../handlers/purchase.ts'
+import { UnavailableError } from '../../handlers/errors.ts'
+import type { PurchaseStore } from '../../handlers/ports.ts'
 import type { Config } from '../config.ts'
-import { purchaseMappings } from './mappings.ts'
+import { fromDocument, type PurchaseDocument, purchaseMappings, toDocument } from './document.ts'
 
 type StoreSettings = Pick<
   Config,
@@ -60,17 +60,6 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
       throw new UnavailableError('elasticsearch', 'Elasticsearch is unreachable', { cause: error })
     }
     throw error
-  }
-}
-
-function toPurchase(document: PurchaseDocument): Purchase {
-  return {
-    purchase_id: document.purchase_id,
-    shop_id: document.shop_id,
-    timestamp: document.timestamp,
-    received_at: document.received_at,
-    scoops: document.scoops.map(({ type, quantity, price }) => ({ type, quantity, price })),
-    total_cents: document.total_cents,
   }
 }
 
@@ -132,20 +121,20 @@ export function createElasticsearchStore(client: Client, index: string): Elastic
       await guard(() => client.cluster.health({ timeout: '2s' }))
     },
 
-    async savePurchases(documents) {
+    async savePurchases(purchases) {
       const response = await guard(() =>
         client.bulk({
-          operations: documents.flatMap((document) => [
+          operations: purchases.flatMap((purchase) => [
             {
               index: {
                 _index: index,
-                _id: document.purchase_id,
+                _id: purchase.purchase_id,
                 // The copy received last wins, even when an older one is redelivered after it.
-                version: Date.parse(document.received_at),
+                version: Date.parse(purchase.received_at),
                 version_type: 'external_gte' as const,
               },
             },
-            document,
+            toDocument(purchase),
           ]),
         }),
       )
@@ -176,7 +165,7 @@ export function createElasticsearchStore(client: Client, index: string): Elastic
           ...(after && { search_after: [Date.parse(after.timestamp), after.purchaseId] }),
         }),
       )
-      return response.hits.hits.flatMap((hit) => (hit._source ? [toPurchase(hit._source)] : []))
+      return response.hits.hits.flatMap((hit) => (hit._source ? [fromDocument(hit._source)] : []))
     },
 
     async summarize({ shopId, from, to, timeZone }) {

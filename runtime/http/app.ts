@@ -8,14 +8,9 @@ import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { z } from 'zod'
-import {
-  HttpError,
-  type Ports,
-  type RouteDefinition,
-  type RouteInput,
-  type RouteRequest,
-  UnavailableError,
-} from '../../handlers/define.ts'
+import type { RouteDefinition, RouteInput, RouteRequest } from '../../handlers/define.ts'
+import { HttpError, UnavailableError } from '../../handlers/errors.ts'
+import type { Ports } from '../../handlers/ports.ts'
 import type { AppLogger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { docsRoutes } from './docs.ts'
@@ -79,19 +74,17 @@ function toRouteConfig(route: RouteDefinition): RouteConfig {
 async function runChecks(checks: ReadinessChecks, timeoutMs: number) {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
-      let timer: NodeJS.Timeout | undefined
+      const timeout = AbortSignal.timeout(timeoutMs)
       try {
         await Promise.race([
           check(),
           new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error('timed out')), timeoutMs)
+            timeout.addEventListener('abort', () => reject(new Error('timed out')), { once: true })
           }),
         ])
         return [name, 'ok'] as const
       } catch (error) {
         return [name, error instanceof Error ? error.message : String(error)] as const
-      } finally {
-        clearTimeout(timer)
       }
     }),
   )

@@ -1,4 +1,4 @@
-/** The Broker port on kafkajs: the only file that imports it. */
+/** The Kafka port on kafkajs. Only index.ts imports this file; only this file imports kafkajs. */
 import { readFileSync } from 'node:fs'
 import {
   Kafka,
@@ -7,20 +7,19 @@ import {
   logLevel,
   Partitioners,
 } from 'kafkajs'
-import type { Config } from '../config.ts'
+import type { KafkaSettings } from '../config.ts'
 import type { AppLogger } from '../logger.ts'
-import type { Admin, Broker, Consumer, IncomingMessage, Producer } from './broker.ts'
+import type {
+  Admin,
+  Consumer,
+  ConsumerOptions,
+  IncomingMessage,
+  KafkaClient,
+  Producer,
+} from './client.ts'
 
-type KafkaSettings = Pick<
-  Config,
-  | 'KAFKA_BROKERS'
-  | 'KAFKA_CLIENT_ID'
-  | 'KAFKA_SASL_MECHANISM'
-  | 'KAFKA_USERNAME'
-  | 'KAFKA_PASSWORD'
-  | 'KAFKA_SSL'
-  | 'KAFKA_CA_FILE'
->
+/** kafkajs sends a heartbeat at most this often however often it is asked; asking is cheap. */
+const heartbeatCheckMs = 1_000
 
 function clientConfig(config: KafkaSettings, logger: AppLogger): KafkaConfig {
   const ssl = config.KAFKA_SSL
@@ -74,49 +73,77 @@ function toIncoming(message: {
   return {
     key: message.key,
     value: message.value,
-    offset: message.offset,
-    timestamp: message.timestamp,
+    offset: BigInt(message.offset),
+    timestamp: Number(message.timestamp),
     headers,
   }
 }
 
-function wrapConsumer(consumer: KafkaJsConsumer, concurrency: number): Consumer {
+function wrapConsumer(
+  consumer: KafkaJsConsumer,
+  { topic, concurrency }: ConsumerOptions,
+): Consumer {
+  const { promise: crashed, resolve: crash } = Promise.withResolvers<Error>()
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    // kafkajs restarts itself after a retriable error; otherwise it has stopped for good.
+    if (!payload.restart) crash(payload.error)
+  })
+  const inFlight = new Set<AbortController>()
   return {
-    async run(topic, onBatch) {
+    async start(handle) {
       await consumer.subscribe({ topics: [topic], fromBeginning: true })
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: concurrency,
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-          await onBatch(
-            {
+          const stop = new AbortController()
+          inFlight.add(stop)
+          let lost: unknown
+          // The group drops a member that stops heartbeating, so beat while the batch is
+          // handled, and stop the work once the partition is revoked or the consumer stops.
+          const beat = setInterval(() => {
+            if (!isRunning() || isStale()) stop.abort()
+            else
+              heartbeat().catch((error: unknown) => {
+                lost = error
+                stop.abort(error)
+              })
+          }, heartbeatCheckMs)
+          try {
+            await handle({
               topic: batch.topic,
               partition: batch.partition,
               messages: batch.messages.map(toIncoming),
-            },
-            {
-              heartbeat,
-              isRunning: () => isRunning() && !isStale(),
-              async commit(offset) {
+              signal: stop.signal,
+              async commitThrough(offset) {
                 // Resolving moves the fetch position; committing makes it survive a restart.
-                resolveOffset((BigInt(offset) - 1n).toString())
+                resolveOffset(offset.toString())
                 await consumer.commitOffsets([
-                  { topic: batch.topic, partition: batch.partition, offset },
+                  { topic: batch.topic, partition: batch.partition, offset: String(offset + 1n) },
                 ])
               },
-            },
-          )
+            })
+          } finally {
+            clearInterval(beat)
+            inFlight.delete(stop)
+          }
+          // A failed heartbeat (a rebalance) goes back to kafkajs, which rejoins the group.
+          if (lost) throw lost
         },
       })
     },
-    pause: (topic) => consumer.pause([{ topic }]),
-    resume: (topic) => consumer.resume([{ topic }]),
-    stop: () => consumer.disconnect(),
+    pause: () => consumer.pause([{ topic }]),
+    resume: () => consumer.resume([{ topic }]),
+    crashed,
+    async stop() {
+      for (const batch of inFlight) batch.abort()
+      await consumer.disconnect()
+    },
   }
 }
 
-export function createKafkaBroker(config: KafkaSettings, logger: AppLogger): Broker {
+export function createKafkajsClient(config: KafkaSettings, logger: AppLogger): KafkaClient {
   const kafka = new Kafka(clientConfig(config, logger))
   return {
     async producer(): Promise<Producer> {
@@ -133,10 +160,13 @@ export function createKafkaBroker(config: KafkaSettings, logger: AppLogger): Bro
         disconnect: () => producer.disconnect(),
       }
     },
-    async consumer(group, options) {
-      const consumer = kafka.consumer({ groupId: group, maxBytesPerPartition: 2 * 1024 * 1024 })
+    async consumer(options) {
+      const consumer = kafka.consumer({
+        groupId: options.group,
+        maxBytesPerPartition: 2 * 1024 * 1024,
+      })
       await consumer.connect()
-      return wrapConsumer(consumer, options?.concurrency ?? 1)
+      return wrapConsumer(consumer, options)
     },
     async admin(): Promise<Admin> {
       const admin = kafka.admin()

@@ -2,14 +2,17 @@
  * The `publish` port: gathers concurrent events into one produce request and resolves each
  * caller when its request is acknowledged. One awaited produce per HTTP request is 5-10x slower.
  */
-import { type Publish, type TopicName, UnavailableError } from '../../handlers/define.ts'
+import { UnavailableError } from '../../handlers/errors.ts'
+import type { Publish } from '../../handlers/ports.ts'
+import { lazy } from '../lazy.ts'
 import type { AppLogger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
-import { lazy } from '../retry.ts'
-import type { OutgoingMessage, Producer } from './broker.ts'
+import type { OutgoingMessage, Producer } from './client.ts'
+import { kafkaName } from './topics.ts'
 
 export interface PublisherOptions {
-  topics: Record<TopicName, string>
+  /** KAFKA_NAME_PREFIX, put before each declared topic name. */
+  namePrefix: string
   /** How long the first event of a batch waits for company. */
   lingerMs: number
   maxBatch: number
@@ -98,16 +101,18 @@ export function createPublisher(
       return Promise.reject(unavailable('Too many events waiting for Kafka; retry later'))
     }
     const { promise, resolve, reject } = Promise.withResolvers<void>()
-    const deadline = setTimeout(() => {
+    const deadline = AbortSignal.timeout(options.timeoutMs)
+    const timedOut = () => {
       // A broker this slow is as good as down for the callers behind this one.
       refuseUntil = Date.now() + options.retryAfterSeconds * 1000
       reject(unavailable(`Kafka did not acknowledge within ${options.timeoutMs} ms`))
-    }, options.timeoutMs)
+    }
+    deadline.addEventListener('abort', timedOut, { once: true })
     pending.push({
-      topic: options.topics[topicName],
+      topic: kafkaName(options.namePrefix, topicName),
       message: { key: event.key, value: JSON.stringify(event.value) },
       settle: (error) => {
-        clearTimeout(deadline)
+        deadline.removeEventListener('abort', timedOut)
         if (error) reject(error)
         else resolve()
       },

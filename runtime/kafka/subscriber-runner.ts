@@ -1,28 +1,26 @@
 /**
- * Runs a subscriber on a consumer group: one partition batch at a time, cut into bulk-sized
- * chunks; each chunk is parsed, handled, its failures dead-lettered, and only then committed.
- * A store outage is waited out (nothing committed, nothing lost); a poison message goes to the
- * dead-letter topic so its partition moves on.
+ * Runs one subscriber on its own consumer group, by the policy its definition declares: one
+ * partition batch at a time, cut into bulk-sized chunks; each chunk is parsed, handled, its
+ * failures dead-lettered, and only then committed. A store outage is waited out (nothing
+ * committed, nothing lost); a poison message goes to the subscriber's dead-letter topic (or is
+ * logged and skipped when it has none) so its partition moves on.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
-import { type Ports, type SubscriberDefinition, UnavailableError } from '../../handlers/define.ts'
+import type { SubscriberDefinition } from '../../handlers/define.ts'
+import { UnavailableError } from '../../handlers/errors.ts'
+import type { Ports } from '../../handlers/ports.ts'
 import type { AppLogger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
-import type { BatchContext, Consumer, IncomingMessage, Producer } from './broker.ts'
+import { retry } from '../retry.ts'
+import type { Consumer, IncomingMessage, KafkaClient, PartitionBatch, Producer } from './client.ts'
+import { kafkaName } from './topics.ts'
 
 export interface RunnerOptions {
-  topic: string
-  deadLetterTopic: string
+  /** KAFKA_NAME_PREFIX, put before the subscriber's topics and group. */
+  namePrefix: string
+  /** Partitions handled at the same time. */
+  concurrency: number
   maxDocuments: number
   maxBytes: number
-  backoff: { initialMs: number; maxMs: number }
-}
-
-interface HandlerRejection {
-  /** Position in the events handed to the subscriber. */
-  index: number
-  reason: string
-  attempts: number
 }
 
 interface Rejection {
@@ -31,15 +29,25 @@ interface Rejection {
   attempts: number
 }
 
+/** A rejection by position in the events handed to the subscriber. */
+type HandlerRejection = Omit<Rejection, 'message'> & { index: number }
+
 export interface SubscriberRunner {
-  start(): Promise<void>
+  /** The Kafka names this runner reads: its topic and its group. */
+  readonly topic: string
+  readonly group: string
+  /**
+   * Connects its consumer (and dead-letter producer), retrying until `signal` aborts, then
+   * starts consuming. Resolves once the consumer has joined its group.
+   */
+  start(signal: AbortSignal): Promise<void>
   pause(): void
   resume(): void
   readonly paused: boolean
+  /** Settles if the consumer gives up for good. */
+  readonly crashed: Promise<Error>
   stop(): Promise<void>
 }
-
-class Stopping extends Error {}
 
 /** Cuts a partition batch into chunks of at most `maxDocuments` messages and `maxBytes` bytes. */
 export function chunkMessages(
@@ -66,25 +74,29 @@ export function chunkMessages(
 
 export function createSubscriberRunner(
   subscriber: SubscriberDefinition,
-  consumer: Consumer,
-  deadLetters: Producer,
+  client: KafkaClient,
   ports: Ports,
   options: RunnerOptions,
   metrics: Metrics,
   logger: AppLogger,
 ): SubscriberRunner {
-  const log = logger.child({ topic: options.topic })
+  const topic = kafkaName(options.namePrefix, subscriber.topic)
+  const group = kafkaName(options.namePrefix, subscriber.group)
+  const deadLetterTopic =
+    subscriber.deadLetter && kafkaName(options.namePrefix, subscriber.deadLetter)
+  const labels = { topic, group }
+  const log = logger.child(labels)
+  /** Outages and failed dead-letter writes are waited out for as long as they last. */
+  const untilDone = { ...subscriber.retry, attempts: Infinity }
+  const { promise: crashed, resolve: crash } = Promise.withResolvers<Error>()
+  let consumer: Consumer | undefined
+  let deadLetters: Producer | undefined
   let paused = false
 
-  /** Sleeps with exponential back-off while keeping the group membership alive. */
-  async function backoff(attempt: number, context: BatchContext): Promise<void> {
-    const delay = Math.min(options.backoff.maxMs, options.backoff.initialMs * 2 ** attempt)
-    const until = Date.now() + delay * (0.5 + Math.random() / 2)
-    while (Date.now() < until) {
-      if (!context.isRunning()) throw new Stopping()
-      await context.heartbeat()
-      await sleep(Math.min(1_000, Math.max(0, until - Date.now())))
-    }
+  /** Logs why an attempt is retried and counts it. */
+  const onRetry = (reason: string, what: string) => (error: unknown, attempt: number) => {
+    metrics.consumerBackoffs.inc({ ...labels, reason })
+    log.warn({ err: error, attempt }, `${what}, backing off`)
   }
 
   function parse(message: IncomingMessage): { event: unknown } | { reason: string } {
@@ -103,57 +115,62 @@ export function createSubscriberRunner(
   }
 
   /**
-   * Handles events, retrying unexpected errors `maxAttempts` times, then one event at a time so
-   * a single bad event is rejected alone. Unavailable stores are retried for as long as it takes.
+   * Handles events: an unavailable dependency is waited out; another error is retried up to
+   * `retry.attempts` tries, then the events are handled one at a time so a single bad one is
+   * rejected alone.
    */
-  async function handle(events: unknown[], context: BatchContext): Promise<HandlerRejection[]> {
-    let failures = 0
-    let outages = 0
-    for (;;) {
-      try {
-        const { rejected } = await subscriber.handle(events, ports)
-        return rejected.map((rejection) => ({ ...rejection, attempts: failures + 1 }))
-      } catch (error) {
-        if (error instanceof UnavailableError) {
-          metrics.consumerBackoffs.inc({ topic: options.topic, reason: 'unavailable' })
-          log.warn(
-            { err: error, dependency: error.dependency, outages },
-            'dependency unavailable, backing off',
-          )
-          await backoff(outages++, context)
-          continue
-        }
-        failures++
-        metrics.consumerBackoffs.inc({ topic: options.topic, reason: 'error' })
-        log.error({ err: error, attempt: failures, events: events.length }, 'subscriber failed')
-        if (failures < subscriber.maxAttempts) {
-          await backoff(failures, context)
-          continue
-        }
-        if (events.length === 1) {
-          return [{ index: 0, reason: `handler: ${String(error)}`, attempts: failures }]
-        }
-        return isolate(events, context)
-      }
+  async function handle(events: unknown[], signal: AbortSignal): Promise<HandlerRejection[]> {
+    let attempts = 0
+    try {
+      const { rejected } = await retry(
+        (attempt) => {
+          attempts = attempt
+          return retry(() => subscriber.handle(events, ports), {
+            policy: untilDone,
+            signal,
+            retryIf: (error) => error instanceof UnavailableError,
+            onRetry: onRetry('unavailable', 'dependency unavailable'),
+          })
+        },
+        {
+          policy: subscriber.retry,
+          signal,
+          onRetry: onRetry('error', `subscriber failed on ${events.length} events`),
+        },
+      )
+      return rejected.map((rejection) => ({ ...rejection, attempts }))
+    } catch (error) {
+      if (signal.aborted) throw error
+      log.error({ err: error, attempts, events: events.length }, 'subscriber failed')
+      if (events.length === 1) return [{ index: 0, reason: `handler: ${String(error)}`, attempts }]
+      return isolate(events, signal)
     }
   }
 
   /** Handles each event on its own, so only the ones that fail alone are rejected. */
-  async function isolate(events: unknown[], context: BatchContext): Promise<HandlerRejection[]> {
+  async function isolate(events: unknown[], signal: AbortSignal): Promise<HandlerRejection[]> {
     const rejections: HandlerRejection[] = []
     for (const [index, event] of events.entries()) {
-      for (const rejection of await handle([event], context))
+      for (const rejection of await handle([event], signal)) {
         rejections.push({ ...rejection, index })
+      }
     }
     return rejections
   }
 
-  async function sendToDeadLetters(
-    rejections: Rejection[],
-    context: BatchContext,
-    partition: number,
-  ) {
+  async function sendToDeadLetters(rejections: Rejection[], batch: PartitionBatch) {
     if (rejections.length === 0) return
+    if (!deadLetters || !deadLetterTopic) {
+      metrics.consumed.inc({ ...labels, outcome: 'dropped' }, rejections.length)
+      for (const { message, reason } of rejections) {
+        log.error(
+          { partition: batch.partition, offset: String(message.offset), reason },
+          'message skipped: this subscriber has no dead-letter topic',
+        )
+      }
+      return
+    }
+    const producer = deadLetters
     const failedAt = new Date().toISOString()
     const messages = rejections.map(({ message, reason, attempts }) => ({
       key: message.key?.toString('utf8') ?? null,
@@ -163,29 +180,28 @@ export function createSubscriberRunner(
         'dead-letter.reason': reason,
         'dead-letter.attempts': String(attempts),
         'dead-letter.failed-at': failedAt,
-        'dead-letter.origin.topic': options.topic,
-        'dead-letter.origin.partition': String(partition),
-        'dead-letter.origin.offset': message.offset,
-        'dead-letter.origin.timestamp': message.timestamp,
+        'dead-letter.origin.topic': topic,
+        'dead-letter.origin.partition': String(batch.partition),
+        'dead-letter.origin.offset': String(message.offset),
+        'dead-letter.origin.timestamp': String(message.timestamp),
       },
     }))
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await deadLetters.send([{ topic: options.deadLetterTopic, messages }])
-        break
-      } catch (error) {
-        log.warn({ err: error, attempt }, 'dead-letter produce failed, backing off')
-        await backoff(attempt, context)
-      }
-    }
-    metrics.consumed.inc({ topic: options.topic, outcome: 'dead-lettered' }, rejections.length)
+    await retry(() => producer.send([{ topic: deadLetterTopic, messages }]), {
+      policy: untilDone,
+      signal: batch.signal,
+      onRetry: onRetry('dead-letter', 'dead-letter produce failed'),
+    })
+    metrics.consumed.inc({ ...labels, outcome: 'dead-lettered' }, rejections.length)
     for (const { message, reason } of rejections) {
-      log.warn({ partition, offset: message.offset, reason }, 'message dead-lettered')
+      log.warn(
+        { partition: batch.partition, offset: String(message.offset), reason },
+        'message dead-lettered',
+      )
     }
   }
 
-  async function processChunk(chunk: IncomingMessage[], partition: number, context: BatchContext) {
-    const stopTimer = metrics.bulkDuration.startTimer({ topic: options.topic })
+  async function processChunk(chunk: IncomingMessage[], batch: PartitionBatch) {
+    const stopTimer = metrics.bulkDuration.startTimer(labels)
     const rejections: Rejection[] = []
     const valid: { message: IncomingMessage; event: unknown }[] = []
     for (const message of chunk) {
@@ -197,48 +213,70 @@ export function createSubscriberRunner(
       valid.length > 0
         ? await handle(
             valid.map((v) => v.event),
-            context,
+            batch.signal,
           )
         : []
     for (const { index, reason, attempts } of handled) {
       const entry = valid[index]
       if (entry) rejections.push({ message: entry.message, reason, attempts })
     }
-    await sendToDeadLetters(rejections, context, partition)
-    metrics.consumed.inc({ topic: options.topic, outcome: 'stored' }, valid.length - handled.length)
+    await sendToDeadLetters(rejections, batch)
+    metrics.consumed.inc({ ...labels, outcome: 'stored' }, valid.length - handled.length)
     stopTimer()
   }
 
+  async function consume(batch: PartitionBatch): Promise<void> {
+    try {
+      for (const chunk of chunkMessages(batch.messages, options.maxDocuments, options.maxBytes)) {
+        // Told to stop: start nothing and commit nothing more; the next owner reads the rest.
+        if (batch.signal.aborted) return
+        await processChunk(chunk, batch)
+        const last = chunk.at(-1)
+        if (batch.signal.aborted || !last) return
+        await batch.commitThrough(last.offset)
+      }
+    } catch (error) {
+      if (!batch.signal.aborted) throw error
+    }
+  }
+
   return {
-    async start() {
-      await consumer.run(options.topic, async ({ partition, messages }, context) => {
-        try {
-          for (const chunk of chunkMessages(messages, options.maxDocuments, options.maxBytes)) {
-            if (!context.isRunning()) return
-            await processChunk(chunk, partition, context)
-            const last = chunk.at(-1)
-            if (last) await context.commit(String(BigInt(last.offset) + 1n))
-            await context.heartbeat()
-          }
-        } catch (error) {
-          // Stopping mid-batch: the uncommitted rest is read again by whoever owns the partition next.
-          if (!(error instanceof Stopping)) throw error
-        }
-      })
+    topic,
+    group,
+    async start(signal) {
+      const connecting = { policy: untilDone, signal }
+      consumer = await retry(
+        () => client.consumer({ group, topic, concurrency: options.concurrency }),
+        { ...connecting, onRetry: onRetry('connect', 'Kafka consumer connection failed') },
+      )
+      consumer.crashed.then(crash)
+      if (deadLetterTopic) {
+        deadLetters = await retry(() => client.producer(), {
+          ...connecting,
+          onRetry: onRetry('connect', 'dead-letter producer connection failed'),
+        })
+      }
+      await consumer.start(consume)
+      if (paused) consumer.pause()
+      log.info('consuming')
     },
     pause() {
       paused = true
-      consumer.pause(options.topic)
-      metrics.consumerPaused.set({ topic: options.topic }, 1)
+      consumer?.pause()
+      metrics.consumerPaused.set(labels, 1)
     },
     resume() {
       paused = false
-      consumer.resume(options.topic)
-      metrics.consumerPaused.set({ topic: options.topic }, 0)
+      consumer?.resume()
+      metrics.consumerPaused.set(labels, 0)
     },
     get paused() {
       return paused
     },
-    stop: () => consumer.stop(),
+    crashed,
+    async stop() {
+      await consumer?.stop()
+      await deadLetters?.disconnect()
+    },
   }
 }

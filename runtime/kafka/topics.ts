@@ -1,32 +1,30 @@
-import type { Config } from '../config.ts'
-import type { TopicSpec } from './broker.ts'
+/** The declared topics (handlers/topics.ts) as Kafka names and as specs for creating them. */
+import { topics } from '../../handlers/topics.ts'
+import type { TopicSpec } from './client.ts'
+
+/** The Kafka name of a declared topic or a consumer group: KAFKA_NAME_PREFIX put before it. */
+export const kafkaName = (prefix: string, name: string): string => `${prefix}${name}`
 
 /**
- * The topics the app uses, for environments where the app creates them (the local stack). In a
- * cluster, Strimzi's KafkaTopic resources own them and the app has no right to create topics.
+ * The declared topics, for environments where the app's tooling creates them (the local stack,
+ * the tests, the bench); in a cluster, Strimzi's KafkaTopics own them. Replication is capped at
+ * the brokers there are, and min.insync.replicas at the replication, so one broker will do.
  */
-export function topicSpecs(
-  config: Pick<Config, 'KAFKA_TOPIC' | 'KAFKA_DEAD_LETTER_TOPIC'>,
-  partitions: number,
-  replicationFactor: number,
-): TopicSpec[] {
-  const minInsyncReplicas = String(Math.min(2, replicationFactor))
-  return [
-    {
-      name: config.KAFKA_TOPIC,
-      partitions,
+export function topicSpecs(prefix: string, brokers: number): TopicSpec[] {
+  return Object.entries(topics).map(([name, topic]) => {
+    const replicationFactor = Math.min(topic.replicationFactor, brokers)
+    const config = Object.fromEntries(
+      Object.entries(topic.config).map(([key, value]) => [key, String(value)]),
+    )
+    const minInsync = config['min.insync.replicas']
+    if (minInsync !== undefined) {
+      config['min.insync.replicas'] = String(Math.min(Number(minInsync), replicationFactor))
+    }
+    return {
+      name: kafkaName(prefix, name),
+      partitions: topic.partitions,
       replicationFactor,
-      config: { 'min.insync.replicas': minInsyncReplicas },
-    },
-    {
-      name: config.KAFKA_DEAD_LETTER_TOPIC,
-      partitions: 1,
-      replicationFactor,
-      // Dead letters wait for a person: keep them four weeks.
-      config: {
-        'min.insync.replicas': minInsyncReplicas,
-        'retention.ms': String(28 * 24 * 3600 * 1000),
-      },
-    },
-  ]
+      config,
+    }
+  })
 }

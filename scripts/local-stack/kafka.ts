@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import kafkajs from 'kafkajs'
+import { createKafkaClient } from '../../runtime/kafka/index.ts'
+import { createLogger } from '../../runtime/logger.ts'
+import { retry } from '../../runtime/retry.ts'
 import type { Jdk } from './java.ts'
 import { type Daemon, type Log, run, startDaemon, tail } from './proc.ts'
 
@@ -160,21 +162,37 @@ export async function waitForKafka(
     await sleep(500)
   }
 
-  const client = new kafkajs.Kafka({
-    clientId: 'icecream-local-stack',
-    brokers: [`127.0.0.1:${s.port}`],
-    sasl: { mechanism: 'scram-sha-512', username: s.username, password: s.password },
-    logLevel: kafkajs.logLevel.NOTHING,
-    retry: { retries: 10 },
-  })
-  const admin = client.admin()
+  const client = createKafkaClient(
+    {
+      KAFKA_CLIENT: 'kafkajs',
+      KAFKA_BROKERS: [`127.0.0.1:${s.port}`],
+      KAFKA_CLIENT_ID: 'icecream-local-stack',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_USERNAME: s.username,
+      KAFKA_PASSWORD: s.password,
+      KAFKA_SSL: false,
+    },
+    createLogger('silent', 'local-stack'),
+  )
   try {
-    await admin.connect()
-    await admin.describeCluster()
-    await admin.describeGroups(['icecream-local-stack-readiness'])
+    await retry(
+      async () => {
+        const admin = await client.admin()
+        try {
+          await admin.ping()
+          // Reading a group's offsets looks up its coordinator, which creates __consumer_offsets.
+          await admin.lag('icecream-local-stack-readiness', '__consumer_offsets')
+        } finally {
+          await admin.disconnect()
+        }
+      },
+      {
+        policy: { attempts: 10, initialDelayMs: 250, maxDelayMs: 2_000 },
+        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+        onRetry: (error, attempt) => s.log(`Kafka not usable yet (try ${attempt}): ${error}`),
+      },
+    )
   } catch (error) {
     throw await fail(`started but a SASL client could not use it (${(error as Error).message})`)
-  } finally {
-    await admin.disconnect()
   }
 }

@@ -5,12 +5,12 @@
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { afterEach, describe, expect, test } from 'vitest'
-import type { IncomingMessage } from '../../runtime/kafka/broker.ts'
-import { createKafkaBroker } from '../../runtime/kafka/kafkajs.ts'
+import { afterEach, describe, expect, test, vi } from 'vitest'
+import type { IncomingMessage } from '../../runtime/kafka/client.ts'
+import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import {
+  patience,
   postAccepted,
   postPurchase,
   readTopic,
@@ -18,7 +18,7 @@ import {
   storedPurchaseIds,
   testConfig,
   testEnvironment,
-  waitFor,
+  testTopic,
 } from '../support/app.ts'
 import { purchaseBody } from '../support/purchases.ts'
 import { startTcpProxy } from '../support/tcp-proxy.ts'
@@ -42,35 +42,36 @@ function totalLag(metrics: string): number {
 }
 
 const expectExactly = async (shopIds: string[], purchaseIds: string[], timeoutMs = 45_000) => {
-  const stored = await waitFor(
-    `${purchaseIds.length} purchases to be stored`,
+  const stored = await vi.waitFor(
     async () => {
       const ids = await storedPurchaseIds(shopIds)
-      return ids.length >= purchaseIds.length ? ids : undefined
+      expect(ids.length).toBeGreaterThanOrEqual(purchaseIds.length)
+      return ids
     },
-    timeoutMs,
+    { ...patience, timeout: timeoutMs },
   )
   expect(stored.sort()).toEqual([...purchaseIds].sort())
 }
 
+const metricsOf = async (url: string) => (await fetch(`${url}/metrics`)).text()
+
 test('a poison message goes to the dead-letter topic and its partition moves on', async () => {
   const app = await track(startTestApp({ ROLE: 'all' }))
-  const config = testConfig()
-  const broker = createKafkaBroker(config, createLogger('warn', 'test'))
+  const kafka = createKafkaClient(testConfig(), createLogger('warn', 'test'))
   const shopId = randomUUID()
 
   const deadLetters: IncomingMessage[] = []
-  const reader = await readTopic(config.KAFKA_DEAD_LETTER_TOPIC, (message) => {
+  const reader = await readTopic(testTopic('purchases.dead-letter'), (message) => {
     deadLetters.push(message)
   })
   running.push(reader)
 
   // Same key as the good purchase that follows: same partition, behind the poison.
-  const producer = await broker.producer()
+  const producer = await kafka.producer()
   await producer.send([
-    { topic: config.KAFKA_TOPIC, messages: [{ key: shopId, value: '{"this is": not json' }] },
+    { topic: testTopic('purchases'), messages: [{ key: shopId, value: '{"this is": not json' }] },
     {
-      topic: config.KAFKA_TOPIC,
+      topic: testTopic('purchases'),
       messages: [
         {
           key: shopId,
@@ -84,17 +85,18 @@ test('a poison message goes to the dead-letter topic and its partition moves on'
   await postAccepted(app.url, [good])
 
   await expectExactly([shopId], [good.purchase_id])
-  const ours = await waitFor('both poison messages in the dead-letter topic', async () => {
+  const ours = await vi.waitFor(() => {
     const found = deadLetters.filter((m) => m.key?.toString() === shopId)
-    return found.length === 2 ? found : undefined
-  })
+    expect(found).toHaveLength(2)
+    return found
+  }, patience)
   expect(ours.map((m) => m.headers['dead-letter.reason'])).toEqual([
     'value is not JSON',
     expect.stringMatching(/^schema: .*scoops/),
   ])
   for (const message of ours) {
     expect(message.headers).toMatchObject({
-      'dead-letter.origin.topic': config.KAFKA_TOPIC,
+      'dead-letter.origin.topic': testTopic('purchases'),
       'dead-letter.origin.partition': expect.stringMatching(/^\d+$/),
       'dead-letter.origin.offset': expect.stringMatching(/^\d+$/),
     })
@@ -130,21 +132,20 @@ test('Elasticsearch down: the consumer backs off, then stores everything once it
   const consumer = await track(
     startTestApp({ ROLE: 'consumer', ELASTICSEARCH_URL: `https://127.0.0.1:${proxy.port}` }),
   )
-  await waitFor('the consumer to be ready', async () =>
-    (await fetch(`${consumer.url}/readyz`)).ok ? true : undefined,
-  )
+  await expect.poll(async () => (await fetch(`${consumer.url}/readyz`)).ok, patience).toBe(true)
 
   proxy.cut()
   const shopId = randomUUID()
   const bodies = Array.from({ length: 20 }, () => purchaseBody({ shop_id: shopId }))
   await postAccepted(api.url, bodies)
-  // Kafka buffers while the store is away: accepted, not yet stored.
-  await sleep(3_000)
+  // Kafka buffers while the store is away: accepted, not yet stored, the consumer backing off.
+  const duringOutage = await vi.waitFor(async () => {
+    const text = await metricsOf(consumer.url)
+    expect(text).toMatch(/kafka_consumer_backoffs_total\{[^}]*reason="unavailable"[^}]*\} [1-9]/)
+    expect(totalLag(text)).toBeGreaterThanOrEqual(20)
+    return text
+  }, patience)
   expect(await storedPurchaseIds([shopId])).toEqual([])
-  const duringOutage = await (await fetch(`${consumer.url}/metrics`)).text()
-  expect(duringOutage).toMatch(
-    /kafka_consumer_backoffs_total\{[^}]*reason="unavailable"[^}]*\} [1-9]/,
-  )
   expect(totalLag(duringOutage)).toBeGreaterThanOrEqual(20)
 
   proxy.restore()
@@ -153,9 +154,7 @@ test('Elasticsearch down: the consumer backs off, then stores everything once it
     bodies.map((b) => b.purchase_id as string),
     60_000,
   )
-  await waitFor('the lag to drain', async () =>
-    totalLag(await (await fetch(`${consumer.url}/metrics`)).text()) === 0 ? true : undefined,
-  )
+  await expect.poll(async () => totalLag(await metricsOf(consumer.url)), patience).toBe(0)
 })
 
 test('paused consumers: the API keeps accepting, the lag grows, and it drains on resume', async () => {
@@ -163,20 +162,26 @@ test('paused consumers: the API keeps accepting, the lag grows, and it drains on
   const consumer = await track(startTestApp({ ROLE: 'consumer', CONSUMER_CONTROL: 'true' }))
   const control = (action: string) =>
     fetch(`${consumer.url}/consumer/${action}`, { method: 'POST' })
-  await waitFor('the consumer to join its group', async () =>
-    ((await (await fetch(`${consumer.url}/consumer`)).json()) as { consumers: number })
-      .consumers === 1
-      ? true
-      : undefined,
-  )
+  await expect
+    .poll(
+      async () =>
+        ((await (await fetch(`${consumer.url}/consumer`)).json()) as { consumers: number })
+          .consumers,
+      patience,
+    )
+    .toBe(1)
   expect(await (await control('pause')).json()).toEqual({ consumers: 1, paused: true })
 
   const shopId = randomUUID()
   const bodies = Array.from({ length: 15 }, () => purchaseBody({ shop_id: shopId }))
   await postAccepted(api.url, bodies)
-  await sleep(2_000)
+  // The lag reports the 15 waiting while nothing is stored.
+  const paused = await vi.waitFor(async () => {
+    const text = await metricsOf(consumer.url)
+    expect(totalLag(text)).toBeGreaterThanOrEqual(15)
+    return text
+  }, patience)
   expect(await storedPurchaseIds([shopId])).toEqual([])
-  const paused = await (await fetch(`${consumer.url}/metrics`)).text()
   expect(totalLag(paused)).toBeGreaterThanOrEqual(15)
   expect(paused).toMatch(/^kafka_consumer_paused\{[^}]*\} 1$/m)
 
@@ -200,9 +205,9 @@ describe('consumers come and go without loss or duplicates', () => {
     const bodies = Array.from({ length: 300 }, (_, i) => purchaseBody({ shop_id: shopIds[i % 6] }))
 
     await postAccepted(api.url, bodies.slice(0, 150))
-    await waitFor('the first consumer to store some', async () =>
-      (await storedPurchaseIds(shopIds)).length > 0 ? true : undefined,
-    )
+    await expect
+      .poll(async () => (await storedPurchaseIds(shopIds)).length, patience)
+      .toBeGreaterThan(0)
     await first.stop()
     // No consumer at all now: the topic holds what arrives.
     await postAccepted(api.url, bodies.slice(150))
@@ -229,14 +234,13 @@ describe('consumers come and go without loss or duplicates', () => {
     child.stderr.on('data', (chunk) => {
       output += chunk
     })
-    const port = await waitFor('the process to listen', async () => {
+    const port = await vi.waitFor(() => {
       const match = /"port":(\d+),"msg":"listening"/.exec(output)
-      return match ? Number(match[1]) : undefined
-    })
+      expect(match, output.slice(-2000)).not.toBeNull()
+      return Number(match?.[1])
+    }, patience)
     const url = `http://127.0.0.1:${port}`
-    await waitFor('the process to be ready', async () =>
-      (await fetch(`${url}/readyz`)).ok ? true : undefined,
-    )
+    await expect.poll(async () => (await fetch(`${url}/readyz`)).ok, patience).toBe(true)
     const shopId = randomUUID()
     const bodies = Array.from({ length: 30 }, () => purchaseBody({ shop_id: shopId }))
     await postAccepted(url, bodies)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { loadConfig } from '../../runtime/config.ts'
 import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
-import { createKafkaBroker } from '../../runtime/kafka/kafkajs.ts'
+import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { topicSpecs } from '../../runtime/kafka/topics.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { appEnvironment } from '../../scripts/local-stack/app-env.ts'
@@ -34,21 +34,20 @@ export default async function setup(project: TestProject) {
   const run = `run-${Date.now().toString(36)}`
   const env = {
     ...appEnvironment(stack),
-    KAFKA_TOPIC: `purchases-${run}`,
-    KAFKA_DEAD_LETTER_TOPIC: `purchases-${run}.dead-letter`,
-    KAFKA_CONSUMER_GROUP: `indexer-${run}`,
+    KAFKA_NAME_PREFIX: `${run}.`,
     ELASTICSEARCH_INDEX: `purchases-${run}`,
   }
   const config = loadConfig(env)
-  const admin = await createKafkaBroker(config, createLogger('warn', 'test-setup')).admin()
-  await admin.ensureTopics(topicSpecs(config, 3, 1))
+  const topics = topicSpecs(config.KAFKA_NAME_PREFIX, stack.kafka.brokers.length)
+  const admin = await createKafkaClient(config, createLogger('warn', 'test-setup')).admin()
+  await admin.ensureTopics(topics)
   await admin.disconnect()
   project.provide('appEnv', env)
 
   return async () => {
     // The stack's data outlives the run (warm starts); this run's topics and index do not.
-    const kafka = await createKafkaBroker(config, createLogger('warn', 'test-teardown')).admin()
-    await kafka.deleteTopics([config.KAFKA_TOPIC, config.KAFKA_DEAD_LETTER_TOPIC]).catch(() => {})
+    const kafka = await createKafkaClient(config, createLogger('warn', 'test-teardown')).admin()
+    await kafka.deleteTopics(topics.map((topic) => topic.name)).catch(() => {})
     await kafka.disconnect()
     const elasticsearch = createElasticsearchClient(config)
     await elasticsearch.indices.delete({ index: config.ELASTICSEARCH_INDEX }, { ignore: [404] })

@@ -1,15 +1,16 @@
 /** Starts the real app (runtime/main.ts's startApp) in the test process, against the test stack. */
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { expect, inject } from 'vitest'
+import type { TopicName } from '../../handlers/topics.ts'
 import { type Config, loadConfig } from '../../runtime/config.ts'
 import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
-import type { Consumer, IncomingMessage } from '../../runtime/kafka/broker.ts'
-import { createKafkaBroker } from '../../runtime/kafka/kafkajs.ts'
+import type { Consumer, IncomingMessage } from '../../runtime/kafka/client.ts'
+import { createKafkaClient } from '../../runtime/kafka/index.ts'
+import { kafkaName, topicSpecs } from '../../runtime/kafka/topics.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { type RunningApp, startApp } from '../../runtime/main.ts'
 
-/** The environment variables of an app on the test stack: this run's topics, group and index. */
+/** The environment variables of an app on the test stack: this run's names prefix and index. */
 export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
   return { ...inject('appEnv'), LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', ...overrides }
 }
@@ -28,19 +29,30 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
   return { ...app, url: `http://127.0.0.1:${app.port}` }
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(250)
+/** How long vi.waitFor and expect.poll wait here for what Kafka and Elasticsearch do. */
+export const patience = { timeout: 30_000, interval: 250 }
+
+/** The Kafka name of a declared topic in this run (or under `prefix`). */
+export const testTopic = (name: TopicName, prefix = testConfig().KAFKA_NAME_PREFIX) =>
+  kafkaName(prefix, name)
+
+const testKafka = () => createKafkaClient(testConfig(), createLogger('warn', 'test'))
+
+/**
+ * A KAFKA_NAME_PREFIX of its own with the declared topics created under it, for a file whose
+ * consumer group must not meet the members other files started and stopped.
+ */
+export async function ownKafkaNames(): Promise<{ prefix: string; remove(): Promise<void> }> {
+  const prefix = `${testConfig().KAFKA_NAME_PREFIX}${randomUUID()}.`
+  const topics = topicSpecs(prefix, testConfig().KAFKA_BROKERS.length)
+  const admin = await testKafka().admin()
+  await admin.ensureTopics(topics)
+  return {
+    prefix,
+    async remove() {
+      await admin.deleteTopics(topics.map((topic) => topic.name))
+      await admin.disconnect()
+    },
   }
 }
 
@@ -68,13 +80,15 @@ export async function readTopic(
   topic: string,
   onMessage: (message: IncomingMessage, partition: number) => void,
 ): Promise<Consumer> {
-  const reader = await createKafkaBroker(testConfig(), createLogger('warn', 'test')).consumer(
-    `test-reader-${randomUUID()}`,
-  )
-  await reader.run(topic, async ({ partition, messages }, context) => {
-    for (const message of messages) onMessage(message, partition)
-    const last = messages.at(-1)
-    if (last) await context.commit(String(BigInt(last.offset) + 1n))
+  const reader = await testKafka().consumer({
+    group: `test-reader-${randomUUID()}`,
+    topic,
+    concurrency: 1,
+  })
+  await reader.start(async (batch) => {
+    for (const message of batch.messages) onMessage(message, batch.partition)
+    const last = batch.messages.at(-1)
+    if (last) await batch.commitThrough(last.offset)
   })
   return reader
 }

@@ -1,17 +1,12 @@
 /** In-memory ports for handler and runtime tests: the behaviour the real adapters promise. */
-import {
-  type OutgoingEvent,
-  type Ports,
-  type PurchaseStore,
-  type SummaryQuery,
-  type TopicName,
-  UnavailableError,
-} from '../../handlers/define.ts'
-import type { PurchaseDocument, ShopSummary } from '../../handlers/purchase.ts'
+import { UnavailableError } from '../../handlers/errors.ts'
+import type { OutgoingEvent, Ports, PurchaseStore, SummaryQuery } from '../../handlers/ports.ts'
+import type { Purchase, ShopSummary } from '../../handlers/purchase.ts'
+import type { TopicName } from '../../handlers/topics.ts'
 
 export interface MemoryPorts extends Ports {
   published: { topic: TopicName; event: OutgoingEvent }[]
-  documents: Map<string, PurchaseDocument>
+  purchases: Map<string, Purchase>
   summaryQueries: SummaryQuery[]
   /** Makes the next calls fail as if the dependency were down. */
   outage: { kafka: boolean; store: boolean }
@@ -27,7 +22,7 @@ export const emptySummary: ShopSummary = {
 
 export function memoryPorts(now = new Date('2021-12-30T12:00:00Z')): MemoryPorts {
   const published: MemoryPorts['published'] = []
-  const documents = new Map<string, PurchaseDocument>()
+  const purchases = new Map<string, Purchase>()
   const summaryQueries: SummaryQuery[] = []
   const outage = { kafka: false, store: false }
   const storeDown = () => {
@@ -36,17 +31,17 @@ export function memoryPorts(now = new Date('2021-12-30T12:00:00Z')): MemoryPorts
   const store: PurchaseStore = {
     async savePurchases(batch) {
       storeDown()
-      for (const document of batch) {
-        const current = documents.get(document.purchase_id)
-        if (!current || current.received_at <= document.received_at) {
-          documents.set(document.purchase_id, document)
+      for (const purchase of batch) {
+        const current = purchases.get(purchase.purchase_id)
+        if (!current || current.received_at <= purchase.received_at) {
+          purchases.set(purchase.purchase_id, purchase)
         }
       }
       return { rejected: [] }
     },
     async findPurchases({ shopId, from, to, after, limit }) {
       storeDown()
-      return [...documents.values()]
+      return [...purchases.values()]
         .filter((d) => {
           const at = Date.parse(d.timestamp)
           return d.shop_id === shopId && at >= Date.parse(from) && at < Date.parse(to)
@@ -62,10 +57,6 @@ export function memoryPorts(now = new Date('2021-12-30T12:00:00Z')): MemoryPorts
             (d.timestamp === after.timestamp && d.purchase_id > after.purchaseId),
         )
         .slice(0, limit)
-        .map(({ scoop_count: _, ...purchase }) => ({
-          ...purchase,
-          scoops: purchase.scoops.map(({ type, quantity, price }) => ({ type, quantity, price })),
-        }))
     },
     async summarize(query) {
       storeDown()
@@ -73,10 +64,9 @@ export function memoryPorts(now = new Date('2021-12-30T12:00:00Z')): MemoryPorts
       return emptySummary
     },
   }
-  const silent = () => {}
   return {
     published,
-    documents,
+    purchases,
     summaryQueries,
     outage,
     publish: async (topic, event) => {
@@ -85,6 +75,5 @@ export function memoryPorts(now = new Date('2021-12-30T12:00:00Z')): MemoryPorts
     },
     store,
     clock: { now: () => now },
-    logger: { debug: silent, info: silent, warn: silent, error: silent },
   }
 }

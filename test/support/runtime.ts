@@ -1,5 +1,5 @@
-import { loadRoutes } from '../../runtime/handlers.ts'
 import { createHttpApp, type ReadinessChecks } from '../../runtime/http/app.ts'
+import { loadRoutes } from '../../runtime/load-handlers.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { createMetrics } from '../../runtime/metrics.ts'
 import { type MemoryPorts, memoryPorts } from './memory-ports.ts'

@@ -9,7 +9,8 @@ test('defaults fill in everything but the two addresses', () => {
     ROLE: 'all',
     PORT: 8080,
     KAFKA_BROKERS: ['localhost:9092'],
-    KAFKA_TOPIC: 'purchases',
+    KAFKA_CLIENT: 'kafkajs',
+    KAFKA_NAME_PREFIX: '',
   })
 })
 
@@ -24,6 +25,8 @@ test.each([
   ],
   [{ ...minimal, ELASTICSEARCH_USERNAME: 'elastic' }, /ELASTICSEARCH_PASSWORD: /],
   [{ ...minimal, ELASTICSEARCH_INDEX: 'Purchases' }, /ELASTICSEARCH_INDEX: must be a lowercase/],
+  [{ ...minimal, KAFKA_NAME_PREFIX: 'run 1/' }, /KAFKA_NAME_PREFIX: may hold only/],
+  [{ ...minimal, KAFKA_CLIENT: 'librdkafka' }, /KAFKA_CLIENT: /],
 ])('a bad environment is refused with a message naming the variable (%#)', (env, message) => {
   expect(() => loadConfig(env)).toThrow(ConfigError)
   expect(() => loadConfig(env)).toThrow(message)

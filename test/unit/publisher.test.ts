@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { UnavailableError } from '../../handlers/define.ts'
-import type { Producer, TopicMessages } from '../../runtime/kafka/broker.ts'
+import { UnavailableError } from '../../handlers/errors.ts'
+import type { Producer, TopicMessages } from '../../runtime/kafka/client.ts'
 import { createPublisher, type PublisherOptions } from '../../runtime/kafka/publisher.ts'
 import { createMetrics } from '../../runtime/metrics.ts'
 import { silentLogger } from '../support/runtime.ts'
@@ -18,7 +18,7 @@ function fakeProducer(behaviour: (batches: TopicMessages[]) => Promise<void> = a
 }
 
 const options: PublisherOptions = {
-  topics: { purchases: 'purchases-topic' },
+  namePrefix: 'run-1.',
   lingerMs: 5,
   maxBatch: 100,
   timeoutMs: 1_000,
@@ -36,7 +36,7 @@ describe('publisher', () => {
       Array.from({ length: 50 }, (_, i) => publisher.publish('purchases', event(i))),
     )
     expect(sends).toHaveLength(1)
-    expect(sends[0]?.[0]?.topic).toBe('purchases-topic')
+    expect(sends[0]?.[0]?.topic).toBe('run-1.purchases')
     expect(sends[0]?.[0]?.messages).toHaveLength(50)
     expect(sends[0]?.[0]?.messages[4]).toEqual({ key: 'shop-1', value: '{"n":4}' })
   })

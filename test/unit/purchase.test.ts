@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { PurchaseInput, Timestamp, toDocument } from '../../handlers/purchase.ts'
+import { PurchaseInput, Timestamp, toPurchase } from '../../handlers/purchase.ts'
+import { fromDocument, toDocument } from '../../runtime/elasticsearch/document.ts'
 import { purchaseBody } from '../support/purchases.ts'
 
 describe('Timestamp', () => {
@@ -64,13 +65,17 @@ describe('PurchaseInput', () => {
   })
 })
 
-test('toDocument computes line totals, scoop count and the purchase total', () => {
-  const document = toDocument({
+test('toPurchase adds the total; the stored document adds line totals and the scoop count', () => {
+  const purchase = toPurchase({
     ...purchaseBody(),
     timestamp: '2021-12-30T12:00:00.000Z',
     received_at: '2021-12-30T12:00:01.000Z',
   } as never)
+  expect(purchase.total_cents).toBe(800)
+  const document = toDocument(purchase)
   expect(document.scoops.map((s) => s.line_total_cents)).toEqual([500, 300])
   expect(document.scoop_count).toBe(3)
   expect(document.total_cents).toBe(800)
+  // What the store adds for its aggregations never reaches a reader.
+  expect(fromDocument(document)).toEqual(purchase)
 })

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { HttpError, UnavailableError } from '../../handlers/define.ts'
+import { HttpError, UnavailableError } from '../../handlers/errors.ts'
 import getPurchases from '../../handlers/routes/get-purchases.ts'
 import getShopSummary from '../../handlers/routes/get-shop-summary.ts'
 import postPurchase from '../../handlers/routes/post-purchase.ts'

@@ -1,14 +1,15 @@
-import { describe, expect, test } from 'vitest'
-import { UnavailableError } from '../../handlers/define.ts'
+import { describe, expect, test, vi } from 'vitest'
+import type { SubscriberDefinition } from '../../handlers/define.ts'
+import { UnavailableError } from '../../handlers/errors.ts'
 import storePurchases from '../../handlers/subscribers/store-purchases.ts'
 import type {
-  Batch,
-  BatchContext,
   Consumer,
+  ConsumerOptions,
   IncomingMessage,
-  Producer,
+  KafkaClient,
+  PartitionBatch,
   TopicMessages,
-} from '../../runtime/kafka/broker.ts'
+} from '../../runtime/kafka/client.ts'
 import { chunkMessages, createSubscriberRunner } from '../../runtime/kafka/subscriber-runner.ts'
 import { createMetrics } from '../../runtime/metrics.ts'
 import { memoryPorts } from '../support/memory-ports.ts'
@@ -19,8 +20,8 @@ function message(offset: number, value: unknown): IncomingMessage {
   return {
     key: Buffer.from('shop'),
     value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
-    offset: String(offset),
-    timestamp: '1640865600000',
+    offset: BigInt(offset),
+    timestamp: 1640865600000,
     headers: {},
   }
 }
@@ -31,61 +32,94 @@ const event = () => ({
   received_at: '2021-12-30T12:00:01.000Z',
 })
 
-function harness(options: { maxDocuments?: number; running?: () => boolean } = {}) {
+/** The subscriber's own policy, with waits short enough for a unit test. */
+const quick: SubscriberDefinition = {
+  ...storePurchases,
+  retry: { ...storePurchases.retry, initialDelayMs: 1, maxDelayMs: 5 },
+}
+
+function harness(
+  options: { maxDocuments?: number; namePrefix?: string; subscriber?: SubscriberDefinition } = {},
+) {
+  /** Each commit as the offset the group reads next from the partition. */
   const commits: { partition: number; offset: string }[] = []
   const deadLetters: TopicMessages[] = []
-  let onBatch: ((batch: Batch, context: BatchContext) => Promise<void>) | undefined
+  const consumers: ConsumerOptions[] = []
+  let producers = 0
+  let onBatch: ((batch: PartitionBatch) => Promise<void>) | undefined
   const consumer: Consumer = {
-    run: async (_topic, handler) => {
-      onBatch = handler
+    start: async (handle) => {
+      onBatch = handle
     },
     pause: () => {},
     resume: () => {},
+    crashed: new Promise(() => {}),
     stop: async () => {},
   }
-  const producer: Producer = {
-    send: async (batches) => {
-      deadLetters.push(...batches)
+  const client: KafkaClient = {
+    consumer: async (consumerOptions) => {
+      consumers.push(consumerOptions)
+      return consumer
     },
-    disconnect: async () => {},
+    producer: async () => {
+      producers++
+      return {
+        send: async (batches) => {
+          deadLetters.push(...batches)
+        },
+        disconnect: async () => {},
+      }
+    },
+    admin: () => Promise.reject(new Error('the runner needs no admin')),
   }
   const ports = memoryPorts()
+  const metrics = createMetrics()
   const runner = createSubscriberRunner(
-    storePurchases,
-    consumer,
-    producer,
+    options.subscriber ?? quick,
+    client,
     ports,
     {
-      topic: 'purchases',
-      deadLetterTopic: 'purchases.dead-letter',
+      namePrefix: options.namePrefix ?? '',
+      concurrency: 2,
       maxDocuments: options.maxDocuments ?? 100,
       maxBytes: 1024 * 1024,
-      backoff: { initialMs: 1, maxMs: 5 },
     },
-    createMetrics(),
+    metrics,
     silentLogger,
   )
-  const deliver = async (messages: IncomingMessage[], partition = 0) => {
-    if (!onBatch) await runner.start()
-    await onBatch?.(
-      { topic: 'purchases', partition, messages },
-      {
-        heartbeat: async () => {},
-        isRunning: options.running ?? (() => true),
-        commit: async (offset) => {
-          commits.push({ partition, offset })
-        },
+  const deliver = async (
+    messages: IncomingMessage[],
+    partition = 0,
+    signal = new AbortController().signal,
+  ) => {
+    if (!onBatch) await runner.start(new AbortController().signal)
+    await onBatch?.({
+      topic: runner.topic,
+      partition,
+      messages,
+      signal,
+      commitThrough: async (offset) => {
+        commits.push({ partition, offset: String(offset + 1n) })
       },
-    )
+    })
   }
-  return { deliver, commits, deadLetters, ports }
+  return {
+    deliver,
+    commits,
+    deadLetters,
+    ports,
+    runner,
+    metrics,
+    consumers,
+    producers: () => producers,
+  }
 }
 
 describe('subscriber runner', () => {
   test('stores a batch, then commits the offset after it', async () => {
     const { deliver, commits, ports } = harness()
     await deliver([message(10, event()), message(11, event()), message(12, event())])
-    expect(ports.documents.size).toBe(3)
+    expect(ports.purchases.size).toBe(3)
     expect(commits).toEqual([{ partition: 0, offset: '13' }])
   })
 
@@ -103,7 +137,7 @@ describe('subscriber runner', () => {
       message(7, { ...event(), scoops: [] }),
       message(8, event()),
     ])
-    expect(ports.documents.size).toBe(2)
+    expect(ports.purchases.size).toBe(2)
     const dead = deadLetters.flatMap((batch) => batch.messages)
     expect(deadLetters.every((batch) => batch.topic === 'purchases.dead-letter')).toBe(true)
     expect(dead.map((m) => m.headers?.['dead-letter.origin.offset'])).toEqual(['6', '7'])
@@ -122,28 +156,46 @@ describe('subscriber runner', () => {
     ports.outage.store = true
     let calls = 0
     const save = ports.store.savePurchases
-    ports.store.savePurchases = async (documents) => {
+    ports.store.savePurchases = async (purchases) => {
       calls++
       if (calls === 4) ports.outage.store = false
-      return save(documents)
+      return save(purchases)
     }
     await deliver([message(0, event())])
     expect(calls).toBe(4)
     expect(deadLetters).toEqual([])
-    expect(ports.documents.size).toBe(1)
+    expect(ports.purchases.size).toBe(1)
     expect(commits).toEqual([{ partition: 0, offset: '1' }])
   })
 
   test('stopping during an outage commits nothing, so the batch is read again', async () => {
-    let running = true
-    const { deliver, commits, ports } = harness({ running: () => running })
+    const { deliver, commits, ports } = harness()
+    const stop = new AbortController()
     ports.outage.store = true
     const save = ports.store.savePurchases
-    ports.store.savePurchases = async (documents) => {
-      running = false
-      return save(documents)
+    ports.store.savePurchases = async (purchases) => {
+      stop.abort()
+      return save(purchases)
     }
-    await deliver([message(0, event())])
+    await deliver([message(0, event())], 0, stop.signal)
+    expect(commits).toEqual([])
+  })
+
+  test('an abort cuts a back-off wait short and starts no further chunk', async () => {
+    // A half-minute first wait: the test only ends in time if the abort ends the wait.
+    vi.spyOn(Math, 'random').mockReturnValue(0.5)
+    const slow = { ...quick, retry: { ...quick.retry, initialDelayMs: 60_000 } }
+    const { deliver, commits, ports } = harness({ subscriber: slow, maxDocuments: 1 })
+    const stop = new AbortController()
+    let calls = 0
+    ports.store.savePurchases = async () => {
+      calls++
+      setImmediate(() => stop.abort())
+      throw new UnavailableError('store', 'down')
+    }
+    await deliver([message(0, event()), message(1, event())], 0, stop.signal)
+    vi.restoreAllMocks()
+    expect(calls).toBe(1)
     expect(commits).toEqual([])
   })
 
@@ -151,18 +203,18 @@ describe('subscriber runner', () => {
     const { deliver, commits, deadLetters, ports } = harness()
     const bad = event()
     const save = ports.store.savePurchases
-    ports.store.savePurchases = async (documents) => {
-      if (documents.some((d) => d.purchase_id === bad.purchase_id)) throw new TypeError('boom')
-      return save(documents)
+    ports.store.savePurchases = async (purchases) => {
+      if (purchases.some((p) => p.purchase_id === bad.purchase_id)) throw new TypeError('boom')
+      return save(purchases)
     }
     await deliver([message(0, event()), message(1, bad), message(2, event())])
-    expect(ports.documents.size).toBe(2)
+    expect(ports.purchases.size).toBe(2)
     const dead = deadLetters.flatMap((batch) => batch.messages)
     expect(dead).toHaveLength(1)
     expect(dead[0]?.headers).toMatchObject({
       'dead-letter.origin.offset': '1',
       'dead-letter.reason': 'handler: TypeError: boom',
-      'dead-letter.attempts': String(storePurchases.maxAttempts),
+      'dead-letter.attempts': String(storePurchases.retry.attempts),
     })
     expect(commits).toEqual([{ partition: 0, offset: '3' }])
   })
@@ -188,6 +240,48 @@ describe('subscriber runner', () => {
     await deliver([message(0, event())])
     expect(calls).toBe(6)
     expect(deadLetters).toEqual([])
+  })
+
+  test("takes the attempts from the subscriber's own retry policy", async () => {
+    const twice = { ...quick, retry: { ...quick.retry, attempts: 2 } }
+    const { deliver, deadLetters, ports, commits } = harness({ subscriber: twice })
+    let calls = 0
+    ports.store.savePurchases = async () => {
+      calls++
+      throw new TypeError('boom')
+    }
+    await deliver([message(0, event())])
+    expect(calls).toBe(2)
+    const dead = deadLetters.flatMap((batch) => batch.messages)
+    expect(dead.map((m) => m.headers?.['dead-letter.attempts'])).toEqual(['2'])
+    expect(commits).toEqual([{ partition: 0, offset: '1' }])
+  })
+
+  test('reads its own topic in its own group, dead-letters to its own topic, all prefixed', async () => {
+    const { deliver, consumers, deadLetters, runner } = harness({ namePrefix: 'run-7.' })
+    await deliver([message(0, '{not json')])
+    expect(consumers).toEqual([
+      { topic: 'run-7.purchases', group: 'run-7.purchases-indexer', concurrency: 2 },
+    ])
+    expect([runner.topic, runner.group]).toEqual(['run-7.purchases', 'run-7.purchases-indexer'])
+    expect(deadLetters.map((batch) => batch.topic)).toEqual(['run-7.purchases.dead-letter'])
+    expect(deadLetters[0]?.messages[0]?.headers?.['dead-letter.origin.topic']).toBe(
+      'run-7.purchases',
+    )
+  })
+
+  test('without a dead-letter topic, a poison message is counted, skipped and committed', async () => {
+    const { deliver, commits, deadLetters, producers, metrics, ports } = harness({
+      subscriber: { ...quick, deadLetter: null },
+    })
+    await deliver([message(0, '{not json'), message(1, event())])
+    expect(producers()).toBe(0)
+    expect(deadLetters).toEqual([])
+    expect(ports.purchases.size).toBe(1)
+    expect(commits).toEqual([{ partition: 0, offset: '2' }])
+    expect(await metrics.registry.getSingleMetricAsString('kafka_consumed_events_total')).toMatch(
+      /outcome="dropped"\} 1$/m,
+    )
   })
 })
 

@@ -1,4 +1,4 @@
-/** Finds the handlers: every module in handlers/routes and handlers/subscribers is one of them. */
+/** Loads the handlers: every module in handlers/routes and handlers/subscribers is one of them. */
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -39,5 +39,6 @@ export const loadRoutes = () =>
 export const loadSubscribers = () =>
   loadDefaults(
     'subscribers',
-    (value): value is SubscriberDefinition => has(value, 'handle') && has(value, 'topic'),
+    (value): value is SubscriberDefinition =>
+      has(value, 'handle') && has(value, 'topic') && has(value, 'group'),
   )

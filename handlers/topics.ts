@@ -1,0 +1,26 @@
+/**
+ * Every topic the app reads or writes, declared once. The runtime names them (with
+ * KAFKA_NAME_PREFIX), the local stack and the bench create them, and the chart's KafkaTopics
+ * mirror them (`kafka.topics` in chart/values.yaml; a chart test holds the two equal).
+ */
+import { defineTopics } from './define.ts'
+
+const days = (count: number) => count * 24 * 60 * 60 * 1000
+
+export const topics = defineTopics({
+  purchases: {
+    // The upper bound of useful consumers in a group; can grow later, never shrink.
+    partitions: 6,
+    replicationFactor: 3,
+    // An acknowledged write survives the loss of one broker.
+    config: { 'min.insync.replicas': 2, 'retention.ms': days(7) },
+  },
+  'purchases.dead-letter': {
+    partitions: 1,
+    replicationFactor: 3,
+    // Dead letters wait for a person: four weeks.
+    config: { 'min.insync.replicas': 2, 'retention.ms': days(28) },
+  },
+})
+
+export type TopicName = keyof typeof topics

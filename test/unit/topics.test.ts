@@ -1,0 +1,54 @@
+import { expect, test } from 'vitest'
+import { topics } from '../../handlers/topics.ts'
+import { topicSpecs } from '../../runtime/kafka/topics.ts'
+import { loadSubscribers } from '../../runtime/load-handlers.ts'
+
+test('the declared topics: purchases and its dead letters, replicated, min ISR 2', () => {
+  expect(topics).toEqual({
+    purchases: {
+      partitions: 6,
+      replicationFactor: 3,
+      config: { 'min.insync.replicas': 2, 'retention.ms': 7 * 24 * 3600 * 1000 },
+    },
+    'purchases.dead-letter': {
+      partitions: 1,
+      replicationFactor: 3,
+      config: { 'min.insync.replicas': 2, 'retention.ms': 28 * 24 * 3600 * 1000 },
+    },
+  })
+})
+
+test('topic specs: prefixed names, declared partitions, config as Kafka strings', () => {
+  expect(topicSpecs('run-1.', 3)).toEqual([
+    {
+      name: 'run-1.purchases',
+      partitions: 6,
+      replicationFactor: 3,
+      config: { 'min.insync.replicas': '2', 'retention.ms': '604800000' },
+    },
+    {
+      name: 'run-1.purchases.dead-letter',
+      partitions: 1,
+      replicationFactor: 3,
+      config: { 'min.insync.replicas': '2', 'retention.ms': '2419200000' },
+    },
+  ])
+})
+
+test('on one broker, replication and min ISR shrink to 1 so writes are still accepted', () => {
+  for (const spec of topicSpecs('', 1)) {
+    expect(spec.replicationFactor).toBe(1)
+    expect(spec.config?.['min.insync.replicas']).toBe('1')
+  }
+})
+
+test('each subscriber reads a declared topic in a group of its own, dead letters to a declared topic', async () => {
+  const subscribers = await loadSubscribers()
+  expect(subscribers.length).toBeGreaterThan(0)
+  for (const subscriber of subscribers) {
+    expect(Object.keys(topics)).toContain(subscriber.topic)
+    if (subscriber.deadLetter) expect(Object.keys(topics)).toContain(subscriber.deadLetter)
+  }
+  const groups = subscribers.map((subscriber) => subscriber.group)
+  expect(new Set(groups).size).toBe(groups.length)
+})
