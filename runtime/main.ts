@@ -34,8 +34,6 @@ function packageVersion(): string {
 export interface RunningApp {
   /** The port the HTTP server listens on (useful with PORT=0). */
   port: number
-  /** The subscribers' runners that have joined their group. */
-  runners: SubscriberRunner[]
   /** Settles when a consumer has given up for good: the process should exit and be restarted. */
   crashed: Promise<Error>
   stop(): Promise<void>
@@ -149,7 +147,6 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
 
   return {
     port,
-    runners: joined,
     crashed: Promise.race(runners.map((runner) => runner.crashed)),
     async stop() {
       stopping.abort()
