@@ -10,19 +10,16 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { toDocument } from '../handlers/purchase.ts'
-import { loadConfig } from '../runtime/config.ts'
+import type { Config } from '../runtime/config.ts'
 import {
   createElasticsearchClient,
   createElasticsearchStore,
 } from '../runtime/elasticsearch/store.ts'
 import { createKafkaBroker } from '../runtime/kafka/kafkajs.ts'
-import { topicSpecs } from '../runtime/kafka/topics.ts'
 import { createLogger } from '../runtime/logger.ts'
-import { appEnvironment } from '../scripts/local-stack/app-env.ts'
 import { cacheDir } from '../scripts/local-stack/fetch.ts'
-import { assertPortFree } from '../scripts/local-stack/proc.ts'
-import { type RunningStack, startStack } from '../scripts/local-stack/stack.ts'
-import { startApp } from './app-process.ts'
+import { startHarness } from '../scripts/local-stack/harness.ts'
+import type { RunningStack } from '../scripts/local-stack/stack.ts'
 import {
   bulkCeiling,
   drainConsumer,
@@ -89,62 +86,30 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const dataDir = join(cacheDir(), 'bench-stack')
 const logsDir = join(dataDir, 'logs')
 const run = `bench-${Date.now().toString(36)}`
-const names = {
-  apiTopic: `purchases-${run}`,
-  rawTopic: `purchases-${run}-raw`,
-  javaTopic: `purchases-${run}-java`,
-  index: `purchases-${run}`,
-  bulkIndex: `purchases-${run}-bulk`,
-  group: `indexer-${run}`,
-}
+// The run's own topic (what (a) produces and (d) drains: a known number of valid events), group
+// and index come from the harness; the API processes publish to a topic of their own.
+const names = { apiTopic: `${run}-api`, javaTopic: `${run}-java`, bulkIndex: `${run}-bulk` }
+const harness = startHarness({
+  dataDir,
+  ports,
+  partitions,
+  run: {
+    name: run,
+    topics: [names.apiTopic, names.javaTopic].map((name) => ({
+      name,
+      partitions,
+      replicationFactor: 1,
+    })),
+    indices: [names.bulkIndex],
+  },
+  log: say,
+})
+cleanups.push(() => harness.stop())
 
-async function measure(stack: RunningStack): Promise<void> {
-  const stackEnv = appEnvironment(stack)
-  const apiEnv = {
-    ...stackEnv,
-    ROLE: 'api',
-    KAFKA_TOPIC: names.apiTopic,
-    KAFKA_DEAD_LETTER_TOPIC: `${names.apiTopic}.dead-letter`,
-    ELASTICSEARCH_INDEX: names.index,
-  }
-  // The consumer drains what (a) produced: a known number of valid events.
-  const consumerEnv = {
-    ...stackEnv,
-    ROLE: 'consumer',
-    KAFKA_TOPIC: names.rawTopic,
-    KAFKA_DEAD_LETTER_TOPIC: `${names.rawTopic}.dead-letter`,
-    KAFKA_CONSUMER_GROUP: names.group,
-    ELASTICSEARCH_INDEX: names.index,
-  }
-  const apiConfig = loadConfig(apiEnv)
-  const consumerConfig = loadConfig(consumerEnv)
-  const broker = createKafkaBroker(apiConfig, createLogger('warn', 'bench'))
+async function measure(stack: RunningStack, config: Config): Promise<void> {
+  const broker = createKafkaBroker(config, createLogger('warn', 'bench'))
   const admin = await broker.admin()
   cleanups.push(() => admin.disconnect())
-  say(`creating topics (${partitions} partitions) for run ${run}`)
-  await admin.ensureTopics([
-    ...topicSpecs(apiConfig, partitions, 1),
-    ...topicSpecs(consumerConfig, partitions, 1),
-    { name: names.javaTopic, partitions, replicationFactor: 1 },
-  ])
-  const client = createElasticsearchClient(apiConfig)
-  cleanups.push(async () => {
-    say(`deleting the run's topics and indices`)
-    await admin
-      .deleteTopics([
-        names.apiTopic,
-        `${names.apiTopic}.dead-letter`,
-        names.rawTopic,
-        `${names.rawTopic}.dead-letter`,
-        names.javaTopic,
-      ])
-      .catch(() => {})
-    for (const index of [names.index, names.bulkIndex]) {
-      await client.indices.delete({ index }, { ignore: [404] })
-      await client.indices.deleteIndexTemplate({ name: `${index}-template` }, { ignore: [404] })
-    }
-    await client.close()
-  })
 
   const events = Array.from({ length: messages + batchSize }, purchaseEvent)
   const bytes = events.reduce((sum, event) => sum + JSON.stringify(event).length, 0)
@@ -185,7 +150,7 @@ async function measure(stack: RunningStack): Promise<void> {
   // One batch first: connection, metadata and producer id are not the figure.
   await producer.send([
     {
-      topic: names.rawTopic,
+      topic: config.KAFKA_TOPIC,
       messages: events
         .slice(0, batchSize)
         .map((e) => ({ key: e.shop_id, value: JSON.stringify(e) })),
@@ -193,7 +158,7 @@ async function measure(stack: RunningStack): Promise<void> {
   ])
   const raw = await rawProduce(
     producer,
-    names.rawTopic,
+    config.KAFKA_TOPIC,
     events.slice(batchSize),
     batchSize,
     bounds.produceMs,
@@ -209,13 +174,13 @@ async function measure(stack: RunningStack): Promise<void> {
     env: Record<string, string>,
   ): Promise<LoadResult> => {
     say(`${label}. starting the API process (${mode})`)
-    await assertPortFree(ports.api, 'bench API port')
-    const api = await startApp(
-      { ...apiEnv, ...env },
-      ports.api,
-      join(logsDir, `bench-api-${label}.log`),
-      (stop) => cleanups.push(stop),
-    )
+    const logFile = join(logsDir, `bench-api-${label}.log`)
+    const api = await harness.start({
+      role: 'api',
+      port: ports.api,
+      env: { KAFKA_TOPIC: names.apiTopic, ...env },
+      output: logFile,
+    })
     say(`${label}. warm-up: ${connections} connections for 3 s`)
     await loadApi(api.url, connections, 3, say)
     say(`${label}. POST /purchases from ${connections} connections for ${loadSeconds} s`)
@@ -227,21 +192,20 @@ async function measure(stack: RunningStack): Promise<void> {
     if (result.non2xx > 0 || result.errors > 0) {
       notes.push(
         `(${label}) answered ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodes)}) and ` +
-          `had ${result.errors} connection errors or timeouts; see ${api.logFile}.`,
+          `had ${result.errors} connection errors or timeouts; see ${logFile}.`,
       )
     }
     await api.stop()
     return result
   }
   say(`h. the HTTP ceiling: a bare node:http server under the same load`)
-  await assertPortFree(ports.api, 'bench API port')
-  const bare = await startApp(
-    {},
-    ports.api,
-    join(logsDir, 'bench-bare-http.log'),
-    (stop) => cleanups.push(stop),
-    'bench/bare-http.ts',
-  )
+  const bare = await harness.start({
+    role: 'api',
+    name: 'bare HTTP server',
+    port: ports.api,
+    output: join(logsDir, 'bench-bare-http.log'),
+    entry: 'bench/bare-http.ts',
+  })
   await loadApi(bare.url, connections, 3, say)
   const http = await loadApi(bare.url, connections, loadSeconds, say)
   await bare.stop()
@@ -250,7 +214,7 @@ async function measure(stack: RunningStack): Promise<void> {
   const loads = {
     batched: await loadTheApi(
       'b',
-      `batched: linger ${apiConfig.PUBLISH_LINGER_MS} ms, up to ${apiConfig.PUBLISH_MAX_BATCH} per produce`,
+      `batched: linger ${config.PUBLISH_LINGER_MS} ms, up to ${config.PUBLISH_MAX_BATCH} per produce`,
       {},
     ),
     unbatched: await loadTheApi('c', 'one produce per request', {
@@ -263,15 +227,16 @@ async function measure(stack: RunningStack): Promise<void> {
   say(
     `d. consumer on a fresh group over ${messages + batchSize} events (up to ${bounds.drainMs / 1000} s)`,
   )
-  await assertPortFree(ports.consumer, 'bench consumer port')
   const drain = await drainConsumer(
     admin,
-    names.group,
-    names.rawTopic,
+    config.KAFKA_CONSUMER_GROUP,
+    config.KAFKA_TOPIC,
     () =>
-      startApp(consumerEnv, ports.consumer, join(logsDir, 'bench-consumer.log'), (stop) =>
-        cleanups.push(stop),
-      ),
+      harness.start({
+        role: 'consumer',
+        port: ports.consumer,
+        output: join(logsDir, 'bench-consumer.log'),
+      }),
     bounds.drainMs,
     say,
   )
@@ -284,7 +249,7 @@ async function measure(stack: RunningStack): Promise<void> {
   say(
     `e. the store's bulk write: ${events.length} documents in chunks of ${bulkChunk} (up to ${bounds.bulkMs / 1000} s)`,
   )
-  const store = createElasticsearchStore(createElasticsearchClient(apiConfig), names.bulkIndex)
+  const store = createElasticsearchStore(createElasticsearchClient(config), names.bulkIndex)
   cleanups.push(() => store.close())
   await store.setup()
   const bulk = await bulkCeiling(store, events.map(toDocument), bulkChunk, bounds.bulkMs, say)
@@ -388,22 +353,8 @@ async function measure(stack: RunningStack): Promise<void> {
 
 try {
   say(`starting Kafka and Elasticsearch in ${dataDir} (about 30-60 s)`)
-  const starting = startStack({
-    dataDir,
-    kafkaPort: ports.kafka,
-    kafkaControllerPort: ports.kafka + 1,
-    elasticsearchPort: ports.elasticsearch,
-    elasticsearchTransportPort: ports.elasticsearch + 100,
-    log: (line) => say(`stack: ${line}`),
-  })
-  // Registered before it resolves, so Ctrl-C during start still stops what started.
-  cleanups.push(async () => {
-    const stack = await starting.catch(() => undefined)
-    if (!stack) return
-    say('stopping Kafka and Elasticsearch')
-    await stack.stop()
-  })
-  await measure(await starting)
+  const { stack, config } = await harness.ready
+  await measure(stack, config)
   await finish(0)
 } catch (error) {
   say(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
