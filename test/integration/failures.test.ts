@@ -2,23 +2,20 @@
  * What the queue is for: nothing acknowledged is lost when a part fails. Poison messages,
  * an unreachable broker, an Elasticsearch outage, a consumer restart and SIGTERM, for real.
  */
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { once } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { afterEach, describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import type { IncomingMessage } from '../../runtime/kafka/broker.ts'
 import { createKafkaBroker } from '../../runtime/kafka/kafkajs.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import {
+  eventually,
   postAccepted,
   postPurchase,
   readTopic,
   startTestApp,
+  startTestProcess,
   storedPurchaseIds,
   testConfig,
-  testEnvironment,
-  waitFor,
 } from '../support/app.ts'
 import { purchaseBody } from '../support/purchases.ts'
 import { startTcpProxy } from '../support/tcp-proxy.ts'
@@ -41,17 +38,10 @@ function totalLag(metrics: string): number {
   )
 }
 
-const expectExactly = async (shopIds: string[], purchaseIds: string[], timeoutMs = 45_000) => {
-  const stored = await waitFor(
-    `${purchaseIds.length} purchases to be stored`,
-    async () => {
-      const ids = await storedPurchaseIds(shopIds)
-      return ids.length >= purchaseIds.length ? ids : undefined
-    },
-    timeoutMs,
-  )
-  expect(stored.sort()).toEqual([...purchaseIds].sort())
-}
+const expectExactly = (shopIds: string[], purchaseIds: string[], timeout = 45_000) =>
+  expect
+    .poll(async () => (await storedPurchaseIds(shopIds)).sort(), { ...eventually, timeout })
+    .toEqual([...purchaseIds].sort())
 
 test('a poison message goes to the dead-letter topic and its partition moves on', async () => {
   const app = await track(startTestApp({ ROLE: 'all' }))
@@ -84,10 +74,11 @@ test('a poison message goes to the dead-letter topic and its partition moves on'
   await postAccepted(app.url, [good])
 
   await expectExactly([shopId], [good.purchase_id])
-  const ours = await waitFor('both poison messages in the dead-letter topic', async () => {
+  const ours = await vi.waitFor(() => {
     const found = deadLetters.filter((m) => m.key?.toString() === shopId)
-    return found.length === 2 ? found : undefined
-  })
+    expect(found).toHaveLength(2)
+    return found
+  }, eventually)
   expect(ours.map((m) => m.headers['dead-letter.reason'])).toEqual([
     'value is not JSON',
     expect.stringMatching(/^schema: .*scoops/),
@@ -130,22 +121,21 @@ test('Elasticsearch down: the consumer backs off, then stores everything once it
   const consumer = await track(
     startTestApp({ ROLE: 'consumer', ELASTICSEARCH_URL: `https://127.0.0.1:${proxy.port}` }),
   )
-  await waitFor('the consumer to be ready', async () =>
-    (await fetch(`${consumer.url}/readyz`)).ok ? true : undefined,
-  )
+  await expect
+    .poll(async () => (await fetch(`${consumer.url}/readyz`)).status, eventually)
+    .toBe(200)
 
   proxy.cut()
   const shopId = randomUUID()
   const bodies = Array.from({ length: 20 }, () => purchaseBody({ shop_id: shopId }))
   await postAccepted(api.url, bodies)
-  // Kafka buffers while the store is away: accepted, not yet stored.
-  await sleep(3_000)
+  // Kafka buffers while the store is away: accepted, not yet stored, once the consumer has tried.
+  const metrics = async () => (await fetch(`${consumer.url}/metrics`)).text()
+  await expect
+    .poll(metrics, eventually)
+    .toMatch(/kafka_consumer_backoffs_total\{[^}]*reason="unavailable"[^}]*\} [1-9]/)
   expect(await storedPurchaseIds([shopId])).toEqual([])
-  const duringOutage = await (await fetch(`${consumer.url}/metrics`)).text()
-  expect(duringOutage).toMatch(
-    /kafka_consumer_backoffs_total\{[^}]*reason="unavailable"[^}]*\} [1-9]/,
-  )
-  expect(totalLag(duringOutage)).toBeGreaterThanOrEqual(20)
+  expect(totalLag(await metrics())).toBeGreaterThanOrEqual(20)
 
   proxy.restore()
   await expectExactly(
@@ -153,9 +143,7 @@ test('Elasticsearch down: the consumer backs off, then stores everything once it
     bodies.map((b) => b.purchase_id as string),
     60_000,
   )
-  await waitFor('the lag to drain', async () =>
-    totalLag(await (await fetch(`${consumer.url}/metrics`)).text()) === 0 ? true : undefined,
-  )
+  await expect.poll(async () => totalLag(await metrics()), eventually).toBe(0)
 })
 
 test('paused consumers: the API keeps accepting, the lag grows, and it drains on resume', async () => {
@@ -163,18 +151,26 @@ test('paused consumers: the API keeps accepting, the lag grows, and it drains on
   const consumer = await track(startTestApp({ ROLE: 'consumer', CONSUMER_CONTROL: 'true' }))
   const control = (action: string) =>
     fetch(`${consumer.url}/consumer/${action}`, { method: 'POST' })
-  await waitFor('the consumer to join its group', async () =>
-    ((await (await fetch(`${consumer.url}/consumer`)).json()) as { consumers: number })
-      .consumers === 1
-      ? true
-      : undefined,
-  )
+  await expect
+    .poll(
+      async () =>
+        ((await (await fetch(`${consumer.url}/consumer`)).json()) as { consumers: number })
+          .consumers,
+      eventually,
+    )
+    .toBe(1)
   expect(await (await control('pause')).json()).toEqual({ consumers: 1, paused: true })
 
   const shopId = randomUUID()
   const bodies = Array.from({ length: 15 }, () => purchaseBody({ shop_id: shopId }))
   await postAccepted(api.url, bodies)
-  await sleep(2_000)
+  // Once another group has read all 15, the paused consumer could have too: it stored none.
+  let read = 0
+  const reader = await readTopic(testConfig().KAFKA_TOPIC, (message) => {
+    if (message.key?.toString() === shopId) read++
+  })
+  running.push(reader)
+  await expect.poll(() => read, eventually).toBe(15)
   expect(await storedPurchaseIds([shopId])).toEqual([])
   const paused = await (await fetch(`${consumer.url}/metrics`)).text()
   expect(totalLag(paused)).toBeGreaterThanOrEqual(15)
@@ -200,9 +196,9 @@ describe('consumers come and go without loss or duplicates', () => {
     const bodies = Array.from({ length: 300 }, (_, i) => purchaseBody({ shop_id: shopIds[i % 6] }))
 
     await postAccepted(api.url, bodies.slice(0, 150))
-    await waitFor('the first consumer to store some', async () =>
-      (await storedPurchaseIds(shopIds)).length > 0 ? true : undefined,
-    )
+    await expect
+      .poll(async () => (await storedPurchaseIds(shopIds)).length, eventually)
+      .toBeGreaterThan(0)
     await first.stop()
     // No consumer at all now: the topic holds what arrives.
     await postAccepted(api.url, bodies.slice(150))
@@ -218,32 +214,15 @@ describe('consumers come and go without loss or duplicates', () => {
   })
 
   test('SIGTERM: the process finishes its work, commits, disconnects and exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/main.ts'], {
-      env: { ...process.env, ...testEnvironment({ ROLE: 'all', LOG_LEVEL: 'info' }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
     let output = ''
-    child.stdout.on('data', (chunk) => {
-      output += chunk
+    const app = await startTestProcess({ ROLE: 'all', LOG_LEVEL: 'info' }, (line) => {
+      output += `${line}\n`
     })
-    child.stderr.on('data', (chunk) => {
-      output += chunk
-    })
-    const port = await waitFor('the process to listen', async () => {
-      const match = /"port":(\d+),"msg":"listening"/.exec(output)
-      return match ? Number(match[1]) : undefined
-    })
-    const url = `http://127.0.0.1:${port}`
-    await waitFor('the process to be ready', async () =>
-      (await fetch(`${url}/readyz`)).ok ? true : undefined,
-    )
     const shopId = randomUUID()
     const bodies = Array.from({ length: 30 }, () => purchaseBody({ shop_id: shopId }))
-    await postAccepted(url, bodies)
+    await postAccepted(app.url, bodies)
 
-    child.kill('SIGTERM')
-    const [code] = await once(child, 'exit')
-    expect(code, output.slice(-2000)).toBe(0)
+    expect(await app.stop(), output.slice(-2000)).toBe(0)
     expect(output).toContain('"msg":"stopped"')
 
     // Whatever it had not stored yet is still in Kafka for the next consumer.

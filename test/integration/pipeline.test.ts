@@ -1,8 +1,9 @@
 /** POST -> Kafka -> consumer -> Elasticsearch -> GET, on the real broker and store. */
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { smokeCheck } from '../../runtime/smoke.ts'
 import {
+  eventually,
   postAccepted,
   postPurchase,
   readTopic,
@@ -10,7 +11,6 @@ import {
   storedPurchaseIds,
   type TestApp,
   testConfig,
-  waitFor,
 } from '../support/app.ts'
 import { purchaseBody } from '../support/purchases.ts'
 
@@ -48,9 +48,7 @@ test("one shop's purchases share a partition, in the order they were posted", as
     seen.push({ partition, purchaseId: JSON.parse(String(message.value)).purchase_id })
   })
   try {
-    await waitFor("the shop's 20 events in the topic", async () =>
-      seen.length >= 20 ? true : undefined,
-    )
+    await expect.poll(() => seen.length, eventually).toBeGreaterThanOrEqual(20)
   } finally {
     await reader.stop()
   }
@@ -61,10 +59,11 @@ test("one shop's purchases share a partition, in the order they were posted", as
 test('a purchase is read back as posted, normalised, with its total', async () => {
   const body = purchaseBody({ timestamp: '2021-12-30 13:30:00+01' })
   await postAccepted(app.url, [body])
-  const page = await waitFor('the purchase to be stored', async () => {
+  const page = await vi.waitFor(async () => {
     const found = await getPage(body.shop_id, 'date=2021-12-30')
-    return found.purchases.length === 1 ? found : undefined
-  })
+    expect(found.purchases).toHaveLength(1)
+    return found
+  }, eventually)
   expect(page.purchases[0]).toMatchObject({
     purchase_id: body.purchase_id,
     shop_id: body.shop_id,
@@ -78,14 +77,13 @@ test('re-posting a purchase id keeps one document: the copy received last', asyn
   const first = purchaseBody()
   const second = { ...first, scoops: [{ type: 'mango', quantity: 3, price: 200 }] }
   await postAccepted(app.url, [first])
-  await waitFor('the first copy', async () =>
-    (await storedPurchaseIds([first.shop_id])).length === 1 ? true : undefined,
-  )
+  await expect.poll(() => storedPurchaseIds([first.shop_id]), eventually).toHaveLength(1)
   await postAccepted(app.url, [second])
-  const page = await waitFor('the second copy to replace the first', async () => {
+  const page = await vi.waitFor(async () => {
     const found = await getPage(first.shop_id, 'date=2021-12-30')
-    return found.purchases[0]?.total_cents === 600 ? found : undefined
-  })
+    expect(found.purchases[0]?.total_cents).toBe(600)
+    return found
+  }, eventually)
   expect(page.purchases).toHaveLength(1)
   expect(page.purchases[0]?.scoops).toEqual(second.scoops)
   expect(await storedPurchaseIds([first.shop_id])).toEqual([first.purchase_id])
@@ -105,9 +103,7 @@ test('a busy day comes in pages, oldest first, with no gaps, repeats or neighbou
     purchaseBody({ shop_id: shopId, timestamp: '2021-12-31T00:00:00Z' }),
   ]
   await postAccepted(app.url, [...onDay, ...neighbours])
-  await waitFor('all 27 purchases to be stored', async () =>
-    (await storedPurchaseIds([shopId])).length === 27 ? true : undefined,
-  )
+  await expect.poll(() => storedPurchaseIds([shopId]), eventually).toHaveLength(27)
 
   const seen: Page['purchases'] = []
   let cursor: string | null = null
@@ -146,9 +142,7 @@ test('the summary matches the posted data, per flavour and per day', async () =>
   // Outside the range: must not count.
   bodies.push(purchaseBody({ shop_id: shopId, timestamp: '2021-12-13T00:00:00Z' }))
   await postAccepted(app.url, bodies)
-  await waitFor('all purchases to be stored', async () =>
-    (await storedPurchaseIds([shopId])).length === bodies.length ? true : undefined,
-  )
+  await expect.poll(() => storedPurchaseIds([shopId]), eventually).toHaveLength(bodies.length)
 
   const inRange = bodies.slice(0, 30)
   const expected = {
@@ -257,22 +251,22 @@ test('each acknowledged event is handled exactly once by this consumer (no re-re
       (sum, m) => sum + Number(m[1]),
       0,
     )
-  const caughtUp = async () => {
-    const text = await metrics()
-    return lag(text) === 0 ? text : undefined
-  }
+  // Caught up: every offset is committed, so whatever it stored (a re-read included) is counted.
+  const caughtUp = () =>
+    vi.waitFor(async () => {
+      const text = await metrics()
+      expect(lag(text)).toBe(0)
+      return text
+    }, eventually)
 
-  const before = await waitFor('the consumer to catch up', caughtUp)
+  const before = await caughtUp()
   const shopId = randomUUID()
   await postAccepted(
     app.url,
     Array.from({ length: 50 }, () => purchaseBody({ shop_id: shopId })),
   )
-  await waitFor('the 50 events to be stored', async () =>
-    (await storedPurchaseIds([shopId])).length === 50 ? true : undefined,
-  )
-  await new Promise((settle) => setTimeout(settle, 2_000))
-  const after = await waitFor('the consumer to catch up', caughtUp)
+  await expect.poll(() => storedPurchaseIds([shopId]), eventually).toHaveLength(50)
+  const after = await caughtUp()
   expect(counter(after, acknowledged) - counter(before, acknowledged)).toBe(50)
   expect(counter(after, stored) - counter(before, stored)).toBe(50)
 })

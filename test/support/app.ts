@@ -1,6 +1,5 @@
 /** Starts the real app (runtime/main.ts's startApp) in the test process, against the test stack. */
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { expect, inject } from 'vitest'
 import { type Config, loadConfig } from '../../runtime/config.ts'
 import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
@@ -8,6 +7,7 @@ import type { Consumer, IncomingMessage } from '../../runtime/kafka/broker.ts'
 import { createKafkaBroker } from '../../runtime/kafka/kafkajs.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { type RunningApp, startApp } from '../../runtime/main.ts'
+import { type AppProcess, startAppProcess } from '../../scripts/local-stack/harness.ts'
 
 /** The environment variables of an app on the test stack: this run's topics, group and index. */
 export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
@@ -28,21 +28,16 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
   return { ...app, url: `http://127.0.0.1:${app.port}` }
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(250)
-  }
+/** The app as a child process (`node runtime/main.ts`, as a pod runs it) on the test stack. */
+export function startTestProcess(
+  overrides: Record<string, string>,
+  output: (line: string) => void,
+): Promise<AppProcess> {
+  return startAppProcess({ name: overrides.ROLE ?? 'app', env: testEnvironment(overrides), output })
 }
+
+/** For expect.poll and vi.waitFor: the real stack answers in seconds, not in milliseconds. */
+export const eventually = { timeout: 30_000, interval: 250 }
 
 export async function postPurchase(url: string, body: unknown): Promise<Response> {
   return fetch(`${url}/purchases`, {
