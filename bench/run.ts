@@ -357,6 +357,9 @@ try {
   await measure(stack, config)
   await finish(0)
 } catch (error) {
-  say(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+  // After Ctrl-C the measurement fails on purpose: no need to say so.
+  if (!finishing) {
+    say(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+  }
   await finish(1)
 }
