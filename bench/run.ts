@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { toPurchase } from '../handlers/purchase.ts'
 import storePurchases from '../handlers/subscribers/store-purchases.ts'
 import { topics } from '../handlers/topics.ts'
-import { loadConfig } from '../runtime/config.ts'
+import type { Config } from '../runtime/config.ts'
 import {
   createElasticsearchClient,
   createElasticsearchStore,
@@ -20,11 +20,9 @@ import {
 import { createKafkaClient } from '../runtime/kafka/index.ts'
 import { kafkaName, topicSpecs } from '../runtime/kafka/topics.ts'
 import { createLogger } from '../runtime/logger.ts'
-import { appEnvironment } from '../scripts/local-stack/app-env.ts'
 import { cacheDir } from '../scripts/local-stack/fetch.ts'
-import { assertPortFree } from '../scripts/local-stack/proc.ts'
-import { type RunningStack, startStack } from '../scripts/local-stack/stack.ts'
-import { startApp } from './app-process.ts'
+import { startHarness } from '../scripts/local-stack/harness.ts'
+import type { RunningStack } from '../scripts/local-stack/stack.ts'
 import {
   bulkCeiling,
   drainConsumer,
@@ -47,6 +45,7 @@ const loadSeconds = count('BENCH_LOAD_SECONDS', 15)
 const batchSize = 500
 const connections = 64
 const bulkChunk = 1_000
+// The bench's Java topic is shaped like the app's.
 const partitions = topics.purchases.partitions
 const ports = { kafka: 39092, elasticsearch: 39200, api: 39080, consumer: 39081 }
 // Each measurement stops at its bound and says so, rather than running on.
@@ -91,54 +90,29 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const dataDir = join(cacheDir(), 'bench-stack')
 const logsDir = join(dataDir, 'logs')
 const run = `bench-${Date.now().toString(36)}`
-// The API publishes under one prefix; the consumer drains what (a) wrote under another.
-const prefixes = { api: `${run}-api.`, raw: `${run}-raw.` }
-const names = {
-  rawTopic: kafkaName(prefixes.raw, storePurchases.topic),
-  javaTopic: `purchases-${run}-java`,
-  index: `purchases-${run}`,
-  bulkIndex: `purchases-${run}-bulk`,
-  group: kafkaName(prefixes.raw, storePurchases.group),
-}
+// The run's own topics (what (a) produces and (d) drains: a known number of valid events), group
+// and index come from the harness; the API processes publish under a name prefix of their own.
+const names = { apiPrefix: `${run}-api.`, javaTopic: `${run}-java`, bulkIndex: `${run}-bulk` }
+const harness = startHarness({
+  dataDir,
+  ports,
+  run: {
+    name: run,
+    topics: [
+      ...topicSpecs(names.apiPrefix, 1),
+      { name: names.javaTopic, partitions, replicationFactor: 1 },
+    ],
+    indices: [names.bulkIndex],
+  },
+  log: say,
+})
+cleanups.push(() => harness.stop())
 
-async function measure(stack: RunningStack): Promise<void> {
-  const stackEnv = appEnvironment(stack)
-  const apiEnv = {
-    ...stackEnv,
-    ROLE: 'api',
-    KAFKA_NAME_PREFIX: prefixes.api,
-    ELASTICSEARCH_INDEX: names.index,
-  }
-  // The consumer drains what (a) produced: a known number of valid events.
-  const consumerEnv = {
-    ...stackEnv,
-    ROLE: 'consumer',
-    KAFKA_NAME_PREFIX: prefixes.raw,
-    ELASTICSEARCH_INDEX: names.index,
-  }
-  const apiConfig = loadConfig(apiEnv)
-  const consumerConfig = loadConfig(consumerEnv)
-  const broker = createKafkaClient(apiConfig, createLogger('warn', 'bench'))
+async function measure(stack: RunningStack, config: Config): Promise<void> {
+  const broker = createKafkaClient(config, createLogger('warn', 'bench'))
+  const topic = kafkaName(config.KAFKA_NAME_PREFIX, storePurchases.topic)
   const admin = await broker.admin()
   cleanups.push(() => admin.disconnect())
-  say(`creating topics (${partitions} partitions) for run ${run}`)
-  const brokers = stack.kafka.brokers.length
-  const runTopics = [
-    ...topicSpecs(apiConfig.KAFKA_NAME_PREFIX, brokers),
-    ...topicSpecs(consumerConfig.KAFKA_NAME_PREFIX, brokers),
-    { name: names.javaTopic, partitions, replicationFactor: 1 },
-  ]
-  await admin.ensureTopics(runTopics)
-  const client = createElasticsearchClient(apiConfig)
-  cleanups.push(async () => {
-    say(`deleting the run's topics and indices`)
-    await admin.deleteTopics(runTopics.map((topic) => topic.name)).catch(() => {})
-    for (const index of [names.index, names.bulkIndex]) {
-      await client.indices.delete({ index }, { ignore: [404] })
-      await client.indices.deleteIndexTemplate({ name: `${index}-template` }, { ignore: [404] })
-    }
-    await client.close()
-  })
 
   const events = Array.from({ length: messages + batchSize }, purchaseEvent)
   const bytes = events.reduce((sum, event) => sum + JSON.stringify(event).length, 0)
@@ -179,7 +153,7 @@ async function measure(stack: RunningStack): Promise<void> {
   // One batch first: connection, metadata and producer id are not the figure.
   await producer.send([
     {
-      topic: names.rawTopic,
+      topic,
       messages: events
         .slice(0, batchSize)
         .map((e) => ({ key: e.shop_id, value: JSON.stringify(e) })),
@@ -187,7 +161,7 @@ async function measure(stack: RunningStack): Promise<void> {
   ])
   const raw = await rawProduce(
     producer,
-    names.rawTopic,
+    topic,
     events.slice(batchSize),
     batchSize,
     bounds.produceMs,
@@ -203,13 +177,13 @@ async function measure(stack: RunningStack): Promise<void> {
     env: Record<string, string>,
   ): Promise<LoadResult> => {
     say(`${label}. starting the API process (${mode})`)
-    await assertPortFree(ports.api, 'bench API port')
-    const api = await startApp(
-      { ...apiEnv, ...env },
-      ports.api,
-      join(logsDir, `bench-api-${label}.log`),
-      (stop) => cleanups.push(stop),
-    )
+    const logFile = join(logsDir, `bench-api-${label}.log`)
+    const api = await harness.start({
+      role: 'api',
+      port: ports.api,
+      env: { KAFKA_NAME_PREFIX: names.apiPrefix, ...env },
+      output: logFile,
+    })
     say(`${label}. warm-up: ${connections} connections for 3 s`)
     await loadApi(api.url, connections, 3, say)
     say(`${label}. POST /purchases from ${connections} connections for ${loadSeconds} s`)
@@ -221,21 +195,20 @@ async function measure(stack: RunningStack): Promise<void> {
     if (result.non2xx > 0 || result.errors > 0) {
       notes.push(
         `(${label}) answered ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodes)}) and ` +
-          `had ${result.errors} connection errors or timeouts; see ${api.logFile}.`,
+          `had ${result.errors} connection errors or timeouts; see ${logFile}.`,
       )
     }
     await api.stop()
     return result
   }
   say(`h. the HTTP ceiling: a bare node:http server under the same load`)
-  await assertPortFree(ports.api, 'bench API port')
-  const bare = await startApp(
-    {},
-    ports.api,
-    join(logsDir, 'bench-bare-http.log'),
-    (stop) => cleanups.push(stop),
-    'bench/bare-http.ts',
-  )
+  const bare = await harness.start({
+    role: 'api',
+    name: 'bare HTTP server',
+    port: ports.api,
+    output: join(logsDir, 'bench-bare-http.log'),
+    entry: 'bench/bare-http.ts',
+  })
   await loadApi(bare.url, connections, 3, say)
   const http = await loadApi(bare.url, connections, loadSeconds, say)
   await bare.stop()
@@ -244,7 +217,7 @@ async function measure(stack: RunningStack): Promise<void> {
   const loads = {
     batched: await loadTheApi(
       'b',
-      `batched: linger ${apiConfig.PUBLISH_LINGER_MS} ms, up to ${apiConfig.PUBLISH_MAX_BATCH} per produce`,
+      `batched: linger ${config.PUBLISH_LINGER_MS} ms, up to ${config.PUBLISH_MAX_BATCH} per produce`,
       {},
     ),
     unbatched: await loadTheApi('c', 'one produce per request', {
@@ -257,15 +230,16 @@ async function measure(stack: RunningStack): Promise<void> {
   say(
     `d. consumer on a fresh group over ${messages + batchSize} events (up to ${bounds.drainMs / 1000} s)`,
   )
-  await assertPortFree(ports.consumer, 'bench consumer port')
   const drain = await drainConsumer(
     admin,
-    names.group,
-    names.rawTopic,
+    kafkaName(config.KAFKA_NAME_PREFIX, storePurchases.group),
+    topic,
     () =>
-      startApp(consumerEnv, ports.consumer, join(logsDir, 'bench-consumer.log'), (stop) =>
-        cleanups.push(stop),
-      ),
+      harness.start({
+        role: 'consumer',
+        port: ports.consumer,
+        output: join(logsDir, 'bench-consumer.log'),
+      }),
     bounds.drainMs,
     say,
   )
@@ -278,7 +252,7 @@ async function measure(stack: RunningStack): Promise<void> {
   say(
     `e. the store's bulk write: ${events.length} documents in chunks of ${bulkChunk} (up to ${bounds.bulkMs / 1000} s)`,
   )
-  const store = createElasticsearchStore(createElasticsearchClient(apiConfig), names.bulkIndex)
+  const store = createElasticsearchStore(createElasticsearchClient(config), names.bulkIndex)
   cleanups.push(() => store.close())
   await store.setup()
   const bulk = await bulkCeiling(store, events.map(toPurchase), bulkChunk, bounds.bulkMs, say)
@@ -382,24 +356,13 @@ async function measure(stack: RunningStack): Promise<void> {
 
 try {
   say(`starting Kafka and Elasticsearch in ${dataDir} (about 30-60 s)`)
-  const starting = startStack({
-    dataDir,
-    kafkaPort: ports.kafka,
-    kafkaControllerPort: ports.kafka + 1,
-    elasticsearchPort: ports.elasticsearch,
-    elasticsearchTransportPort: ports.elasticsearch + 100,
-    log: (line) => say(`stack: ${line}`),
-  })
-  // Registered before it resolves, so Ctrl-C during start still stops what started.
-  cleanups.push(async () => {
-    const stack = await starting.catch(() => undefined)
-    if (!stack) return
-    say('stopping Kafka and Elasticsearch')
-    await stack.stop()
-  })
-  await measure(await starting)
+  const { stack, config } = await harness.ready
+  await measure(stack, config)
   await finish(0)
 } catch (error) {
-  say(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+  // After Ctrl-C the measurement fails on purpose: no need to say so.
+  if (!finishing) {
+    say(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+  }
   await finish(1)
 }

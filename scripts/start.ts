@@ -6,18 +6,10 @@
  * Ports: API_PORT (8080), CONSUMER_PORT (8081), KAFKA_PORT (19092), ELASTICSEARCH_PORT (19200);
  * Kafka's controller listens on KAFKA_PORT + 1, Elasticsearch's transport on ELASTICSEARCH_PORT + 100.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { prettyFactory } from 'pino-pretty'
-import { loadConfig } from '../runtime/config.ts'
-import { createKafkaClient } from '../runtime/kafka/index.ts'
-import { topicSpecs } from '../runtime/kafka/topics.ts'
-import { createLogger } from '../runtime/logger.ts'
-import { appEnvironment } from './local-stack/app-env.ts'
 import { cacheDir } from './local-stack/fetch.ts'
-import { startStack } from './local-stack/stack.ts'
+import { startHarness } from './local-stack/harness.ts'
 
 const port = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback)
@@ -32,99 +24,40 @@ const ports = {
   kafka: port('KAFKA_PORT', 19092),
   elasticsearch: port('ELASTICSEARCH_PORT', 19200),
 }
-// kafkajs 2.2.4 sets a negative timer once per process on current Node: harmless, but noise.
-const quietNode = ['--disable-warning=TimeoutNegativeWarning']
 const say = (line: string) => process.stderr.write(`==> ${line}\n`)
 const started = Date.now()
+// Pretty logs for a person at a terminal, JSON lines otherwise.
+const pretty = process.stdout.isTTY ? prettyFactory({ colorize: true }) : undefined
+const output = (line: string) => process.stdout.write(pretty ? pretty(line) : `${line}\n`)
 
-const stack = await startStack({
+const harness = startHarness({
   dataDir: join(cacheDir(), 'local-stack'),
-  kafkaPort: ports.kafka,
-  kafkaControllerPort: ports.kafka + 1,
-  elasticsearchPort: ports.elasticsearch,
-  elasticsearchTransportPort: ports.elasticsearch + 100,
-  log: (line) => say(line),
+  ports,
+  env: { CONSUMER_CONTROL: 'true' },
+  processes: [
+    { role: 'api', name: 'API', port: ports.api, output },
+    { role: 'consumer', port: ports.consumer, output },
+  ],
+  log: say,
+  onExit: (name, code) => {
+    say(`the ${name} process exited (${code}); stopping everything`)
+    void shutdown(1)
+  },
 })
 
-const children: ChildProcess[] = []
-let stopping = false
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true
-    say('stopping the API, the consumer, Kafka and Elasticsearch')
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise((done) => {
-            if (child.exitCode !== null) return done(undefined)
-            child.once('exit', done)
-            child.kill('SIGTERM')
-          }),
-      ),
-    )
-    await stack.stop()
+let stopping: Promise<never> | undefined
+function shutdown(code: number): Promise<never> {
+  stopping ??= harness.stop().then(() => {
     say('stopped')
-  }
-  process.exit(code)
+    process.exit(code)
+  })
+  return stopping
 }
 process.on('SIGINT', () => void shutdown(0))
 process.on('SIGTERM', () => void shutdown(0))
 
 try {
-  const env = {
-    ...process.env,
-    ...appEnvironment(stack),
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  }
-  const config = loadConfig(env)
-  say('creating topics')
-  const admin = await createKafkaClient(config, createLogger('warn', 'start')).admin()
-  await admin.ensureTopics(topicSpecs(config.KAFKA_NAME_PREFIX, stack.kafka.brokers.length))
-  await admin.disconnect()
-
-  // Pretty logs for a person at a terminal, JSON lines otherwise.
-  const pretty = process.stdout.isTTY ? prettyFactory({ colorize: true }) : undefined
-  for (const [role, rolePort] of [
-    ['api', ports.api],
-    ['consumer', ports.consumer],
-  ] as const) {
-    const child = spawn(process.execPath, [...quietNode, '--import', 'tsx', 'runtime/main.ts'], {
-      env: {
-        ...env,
-        ROLE: role,
-        PORT: String(rolePort),
-        HOST: '127.0.0.1',
-        CONSUMER_CONTROL: 'true',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    children.push(child)
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      process.stdout.write(pretty ? pretty(line) : `${line}\n`)
-    })
-    child.on('exit', (code) => {
-      if (!stopping) {
-        say(`the ${role} process exited (${code}); stopping everything`)
-        void shutdown(1)
-      }
-    })
-  }
-
-  for (const [role, rolePort] of [
-    ['API', ports.api],
-    ['consumer', ports.consumer],
-  ] as const) {
-    while (
-      !(await fetch(`http://127.0.0.1:${rolePort}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    ) {
-      await sleep(500)
-    }
-    say(`${role} ready`)
-  }
-
+  const { stack } = await harness.ready
   const api = `http://127.0.0.1:${ports.api}`
   process.stderr.write(`
 Ready in ${((Date.now() - started) / 1000).toFixed(0)} s: Kafka ${stack.versions.kafka}, Elasticsearch ${stack.versions.elasticsearch}.
@@ -148,6 +81,7 @@ Watch the queue buffer:
 Ctrl-C stops everything.
 `)
 } catch (error) {
-  say(`start failed: ${error instanceof Error ? error.message : String(error)}`)
+  // After Ctrl-C the start fails on purpose: no need to say so.
+  if (!stopping) say(`start failed: ${error instanceof Error ? error.message : String(error)}`)
   await shutdown(1)
 }

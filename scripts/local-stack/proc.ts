@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { closeSync, fstatSync, openSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
+import { type AddressInfo, connect, createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 export type Log = (line: string) => void
@@ -150,6 +151,31 @@ export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
       resolve(false)
     })
   })
+}
+
+/** A port nothing listens on right now, from the OS. */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  server.close()
+  return port
+}
+
+/**
+ * Calls `check` every `intervalMs` until it returns a value other than undefined; rejects with
+ * the signal's reason once `signal` aborts.
+ */
+export async function until<T>(
+  check: () => Promise<T | undefined>,
+  { signal, intervalMs = 250 }: { signal: AbortSignal; intervalMs?: number },
+): Promise<T> {
+  for (;;) {
+    signal.throwIfAborted()
+    const value = await check()
+    if (value !== undefined) return value
+    await sleep(intervalMs, undefined, { signal }).catch(() => signal.throwIfAborted())
+  }
 }
 
 export async function assertPortFree(port: number, what: string): Promise<void> {

@@ -2,9 +2,7 @@
  * What the queue is for: nothing acknowledged is lost when a part fails. Poison messages,
  * an unreachable broker, an Elasticsearch outage, a consumer restart and SIGTERM, for real.
  */
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { once } from 'node:events'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import type { IncomingMessage } from '../../runtime/kafka/client.ts'
 import { createKafkaClient } from '../../runtime/kafka/index.ts'
@@ -15,9 +13,9 @@ import {
   postPurchase,
   readTopic,
   startTestApp,
+  startTestProcess,
   storedPurchaseIds,
   testConfig,
-  testEnvironment,
   testTopic,
 } from '../support/app.ts'
 import { purchaseBody } from '../support/purchases.ts'
@@ -223,31 +221,15 @@ describe('consumers come and go without loss or duplicates', () => {
   })
 
   test('SIGTERM: the process finishes its work, commits, disconnects and exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/main.ts'], {
-      env: { ...process.env, ...testEnvironment({ ROLE: 'all', LOG_LEVEL: 'info' }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
     let output = ''
-    child.stdout.on('data', (chunk) => {
-      output += chunk
+    const app = await startTestProcess({ ROLE: 'all', LOG_LEVEL: 'info' }, (line) => {
+      output += `${line}\n`
     })
-    child.stderr.on('data', (chunk) => {
-      output += chunk
-    })
-    const port = await vi.waitFor(() => {
-      const match = /"port":(\d+),"msg":"listening"/.exec(output)
-      expect(match, output.slice(-2000)).not.toBeNull()
-      return Number(match?.[1])
-    }, patience)
-    const url = `http://127.0.0.1:${port}`
-    await expect.poll(async () => (await fetch(`${url}/readyz`)).ok, patience).toBe(true)
     const shopId = randomUUID()
     const bodies = Array.from({ length: 30 }, () => purchaseBody({ shop_id: shopId }))
-    await postAccepted(url, bodies)
+    await postAccepted(app.url, bodies)
 
-    child.kill('SIGTERM')
-    const [code] = await once(child, 'exit')
-    expect(code, output.slice(-2000)).toBe(0)
+    expect(await app.stop(), output.slice(-2000)).toBe(0)
     expect(output).toContain('"msg":"stopped"')
 
     // Whatever it had not stored yet is still in Kafka for the next consumer.

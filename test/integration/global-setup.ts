@@ -4,14 +4,8 @@
  */
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { loadConfig } from '../../runtime/config.ts'
-import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
-import { createKafkaClient } from '../../runtime/kafka/index.ts'
-import { topicSpecs } from '../../runtime/kafka/topics.ts'
-import { createLogger } from '../../runtime/logger.ts'
-import { appEnvironment } from '../../scripts/local-stack/app-env.ts'
 import { cacheDir } from '../../scripts/local-stack/fetch.ts'
-import { startStack } from '../../scripts/local-stack/stack.ts'
+import { startHarness } from '../../scripts/local-stack/harness.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,39 +17,13 @@ declare module 'vitest' {
 const portBase = Number(process.env.ICECREAM_TEST_PORT_BASE || 29_000)
 
 export default async function setup(project: TestProject) {
-  const stack = await startStack({
+  const harness = startHarness({
     dataDir: join(cacheDir(), portBase === 29_000 ? 'test-stack' : `test-stack-${portBase}`),
-    kafkaPort: portBase + 92,
-    kafkaControllerPort: portBase + 93,
-    elasticsearchPort: portBase + 200,
-    elasticsearchTransportPort: portBase + 300,
+    ports: { kafka: portBase + 92, elasticsearch: portBase + 200 },
+    run: { name: `run-${Date.now().toString(36)}` },
     log: (line) => process.stderr.write(`[test stack] ${line}\n`),
   })
-  const run = `run-${Date.now().toString(36)}`
-  const env = {
-    ...appEnvironment(stack),
-    KAFKA_NAME_PREFIX: `${run}.`,
-    ELASTICSEARCH_INDEX: `purchases-${run}`,
-  }
-  const config = loadConfig(env)
-  const topics = topicSpecs(config.KAFKA_NAME_PREFIX, stack.kafka.brokers.length)
-  const admin = await createKafkaClient(config, createLogger('warn', 'test-setup')).admin()
-  await admin.ensureTopics(topics)
-  await admin.disconnect()
-  project.provide('appEnv', env)
-
-  return async () => {
-    // The stack's data outlives the run (warm starts); this run's topics and index do not.
-    const kafka = await createKafkaClient(config, createLogger('warn', 'test-teardown')).admin()
-    await kafka.deleteTopics(topics.map((topic) => topic.name)).catch(() => {})
-    await kafka.disconnect()
-    const elasticsearch = createElasticsearchClient(config)
-    await elasticsearch.indices.delete({ index: config.ELASTICSEARCH_INDEX }, { ignore: [404] })
-    await elasticsearch.indices.deleteIndexTemplate(
-      { name: `${config.ELASTICSEARCH_INDEX}-template` },
-      { ignore: [404] },
-    )
-    await elasticsearch.close()
-    await stack.stop()
-  }
+  project.provide('appEnv', (await harness.ready).env)
+  // The stack's data outlives the run (warm starts); this run's topics and index do not.
+  return () => harness.stop()
 }

@@ -9,6 +9,7 @@ import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { kafkaName, topicSpecs } from '../../runtime/kafka/topics.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { type RunningApp, startApp } from '../../runtime/main.ts'
+import { type AppProcess, startAppProcess } from '../../scripts/local-stack/harness.ts'
 
 /** The environment variables of an app on the test stack: this run's names prefix and index. */
 export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
@@ -54,6 +55,14 @@ export async function ownKafkaNames(): Promise<{ prefix: string; remove(): Promi
       await admin.disconnect()
     },
   }
+}
+
+/** The app as a child process (`node runtime/main.ts`, as a pod runs it) on the test stack. */
+export function startTestProcess(
+  overrides: Record<string, string>,
+  output: (line: string) => void,
+): Promise<AppProcess> {
+  return startAppProcess({ name: overrides.ROLE ?? 'app', env: testEnvironment(overrides), output })
 }
 
 export async function postPurchase(url: string, body: unknown): Promise<Response> {

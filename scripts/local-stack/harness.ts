@@ -1,0 +1,325 @@
+/**
+ * The local harness `npm start`, the bench and the integration tests share: starts Kafka and
+ * Elasticsearch, derives the app's environment, creates the topics, runs app processes until
+ * they are ready, and stops it all in order. Each caller passes only what differs.
+ */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { closeSync, openSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { type Config, loadConfig } from '../../runtime/config.ts'
+import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
+import type { Admin, TopicSpec } from '../../runtime/kafka/client.ts'
+import { createKafkaClient } from '../../runtime/kafka/index.ts'
+import { topicSpecs } from '../../runtime/kafka/topics.ts'
+import { createLogger } from '../../runtime/logger.ts'
+import { appEnvironment } from './app-env.ts'
+import { assertPortFree, freePort, type Log, tail, until } from './proc.ts'
+import { type RunningStack, startStack } from './stack.ts'
+
+// --- How the app is told its names, and its way into Kafka.
+
+/** A run's own topics and consumer groups (a name prefix) and index, as the app's environment. */
+function runEnvironment(run: string): Record<string, string> {
+  return { KAFKA_NAME_PREFIX: `${run}.`, ELASTICSEARCH_INDEX: `purchases-${run}` }
+}
+
+/** The declared topics under `config`'s prefix, on a one-broker stack. */
+function appTopics(config: Config): TopicSpec[] {
+  return topicSpecs(config.KAFKA_NAME_PREFIX, config.KAFKA_BROKERS.length)
+}
+
+/** The runtime's Kafka admin, connected for `work` only. */
+async function withKafkaAdmin(config: Config, work: (admin: Admin) => Promise<void>) {
+  const admin = await createKafkaClient(config, createLogger('warn', 'harness')).admin()
+  try {
+    await work(admin)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+// --- Node's flags for local processes.
+
+// kafkajs 2.2.4 sets a negative timer once per process on current Node: harmless, but noise.
+// The app processes get Node's flag; this process (the stack check and the admins use kafkajs
+// here too) started with its flags already set, so its warning printer skips that one warning.
+const kafkajsWarning = 'TimeoutNegativeWarning'
+const nodeArgs = [`--disable-warning=${kafkajsWarning}`, '--import', 'tsx']
+for (const print of process.listeners('warning')) {
+  process.off('warning', print)
+  process.on('warning', (warning) => {
+    if (warning.name !== kafkajsWarning) print(warning)
+  })
+}
+
+// --- One app process.
+
+const repoRoot = join(import.meta.dirname, '..', '..')
+const readyWithinMs = 90_000
+const killAfterMs = 30_000
+const progressEveryMs = 10_000
+
+export interface AppProcessOptions {
+  /** Names it in progress lines and errors. */
+  name: string
+  /** Its variables over this process's own; PORT and HOST are set here. */
+  env: Record<string, string>
+  /** A free one when left out. */
+  port?: number
+  /** A file for its stdout and stderr, or a function for each line of its stdout (stderr passes through). */
+  output: string | ((line: string) => void)
+  /** Relative to the repository; the bench's bare HTTP server replaces runtime/main.ts. */
+  entry?: string
+  /** Progress lines while it starts. */
+  log?: Log
+  /** Aborting it while the process starts stops it. */
+  signal?: AbortSignal
+  /** It exited after it was ready, without stop(). */
+  onExit?: (code: number | null) => void
+}
+
+export interface AppProcess {
+  name: string
+  url: string
+  /** Settles with the exit code (null after a signal) once it exited and its output is read. */
+  exited: Promise<number | null>
+  /** SIGTERM, then SIGKILL after 30 s; resolves with the exit code; safe to call more than once. */
+  stop(): Promise<number | null>
+}
+
+/** Spawns the app (`node runtime/main.ts`) and resolves once its /readyz answers 200. */
+export async function startAppProcess(options: AppProcessOptions): Promise<AppProcess> {
+  const { name, output, log = () => {} } = options
+  const port = options.port ?? (await freePort())
+  if (options.port) await assertPortFree(port, `${name} port`)
+  const url = `http://127.0.0.1:${port}`
+  const fd = typeof output === 'string' ? openSync(output, 'w') : undefined
+  const child = spawn(process.execPath, [...nodeArgs, options.entry ?? 'runtime/main.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: fd === undefined ? ['ignore', 'pipe', 'inherit'] : ['ignore', fd, fd],
+  })
+  if (fd !== undefined) closeSync(fd)
+  if (typeof output === 'function' && child.stdout) {
+    createInterface({ input: child.stdout }).on('line', output)
+  }
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve))
+  const exitedEarly = new AbortController()
+  child.once('close', (code, signal) => exitedEarly.abort(code ?? signal))
+  let stopping: Promise<number | null> | undefined
+  const stop = () => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        await once(child, 'exit', { signal: AbortSignal.timeout(killAfterMs) }).catch(() =>
+          child.kill('SIGKILL'),
+        )
+      }
+      return exited
+    })()
+    return stopping
+  }
+
+  const notReady = AbortSignal.timeout(readyWithinMs)
+  const signal = AbortSignal.any([
+    exitedEarly.signal,
+    notReady,
+    ...(options.signal ? [options.signal] : []),
+  ])
+  const began = performance.now()
+  let answer = 'no answer yet'
+  const progress = setInterval(() => {
+    const seconds = Math.round((performance.now() - began) / 1000)
+    log(`waiting for the ${name} process to be ready (${seconds} s; /readyz: ${answer})`)
+  }, progressEveryMs)
+  try {
+    await until(
+      async () => {
+        const response = await fetch(`${url}/readyz`, { signal }).catch(() => undefined)
+        await response?.body?.cancel()
+        answer = response ? String(response.status) : 'no answer'
+        return response?.ok || undefined
+      },
+      { signal },
+    )
+  } catch (error) {
+    const why = exitedEarly.signal.aborted
+      ? `exited (${exitedEarly.signal.reason}) before it was ready`
+      : notReady.aborted
+        ? `was not ready within ${readyWithinMs / 1000} s`
+        : undefined
+    await stop()
+    if (!why) throw error
+    const logTail = typeof output === 'string' ? `; ${output}:\n${await tail(output)}` : ''
+    throw new Error(`the ${name} process ${why}${logTail}`)
+  } finally {
+    clearInterval(progress)
+  }
+  log(`${name} ready`)
+  void exited.then((code) => {
+    if (!stopping) options.onExit?.(code)
+  })
+  return { name, url, exited, stop }
+}
+
+// --- The harness.
+
+export type ProcessSpec = Pick<AppProcessOptions, 'port' | 'output' | 'entry'> & {
+  role: 'api' | 'consumer' | 'all'
+  /** Its role when left out. */
+  name?: string
+  /** Variables over the harness's, for this process only. */
+  env?: Record<string, string>
+}
+
+export interface HarnessOptions {
+  /** The stack's data, logs and pid files. */
+  dataDir: string
+  /** Kafka's controller listens on kafka + 1, Elasticsearch's transport on elasticsearch + 100. */
+  ports: { kafka: number; elasticsearch: number }
+  /**
+   * Gives the processes a topic, a consumer group and an index of this run's own, which stop()
+   * deletes with the run's other `topics` (created with the app's) and `indices`. Without it
+   * they use the defaults, which stay (npm start).
+   */
+  run?: { name: string; topics?: TopicSpec[]; indices?: string[] }
+  /** Variables every app process gets. */
+  env?: Record<string, string>
+  /** Started together; `ready` waits for them. */
+  processes?: ProcessSpec[]
+  log: Log
+  /** A process exited after it was ready, without stop(). */
+  onExit?: (name: string, code: number | null) => void
+}
+
+export interface Harness {
+  /**
+   * Settles once the stack runs, the topics exist and the `processes` are ready. On a failure
+   * the harness stops what it started, then rejects.
+   */
+  ready: Promise<{ stack: RunningStack; env: Record<string, string>; config: Config }>
+  /** One more app process, once ready; its stop() takes it out again. */
+  start(spec: ProcessSpec): Promise<AppProcess>
+  /**
+   * Stops the app processes, deletes the run's topics and indices, stops the stack: in that
+   * order, once. Called while starting, it waits for the stack to be up, then stops it.
+   */
+  stop(): Promise<void>
+}
+
+export function startHarness(options: HarnessOptions): Harness {
+  const { log, run } = options
+  const stopRequested = new AbortController()
+  const starting = new Set<Promise<AppProcess>>()
+  const running = new Set<AppProcess>()
+  // Undone in reverse order by stop(), each step whatever the previous one did.
+  const undo: { what: string; step: () => Promise<unknown> }[] = []
+  let stackStarting = true
+
+  const base = (async () => {
+    const stack = await startStack({
+      dataDir: options.dataDir,
+      kafkaPort: options.ports.kafka,
+      kafkaControllerPort: options.ports.kafka + 1,
+      elasticsearchPort: options.ports.elasticsearch,
+      elasticsearchTransportPort: options.ports.elasticsearch + 100,
+      log,
+    }).finally(() => {
+      stackStarting = false
+    })
+    undo.push({ what: 'stopping Kafka and Elasticsearch', step: () => stack.stop() })
+    stopRequested.signal.throwIfAborted()
+    const env = {
+      ...appEnvironment(stack),
+      ...(run && runEnvironment(run.name)),
+      ...options.env,
+    }
+    const config = loadConfig({ ...process.env, ...env })
+    const topics = [...appTopics(config), ...(run?.topics ?? [])]
+    if (run) {
+      undo.push(
+        {
+          what: `deleting run ${run.name}'s topics`,
+          step: () =>
+            withKafkaAdmin(config, (admin) => admin.deleteTopics(topics.map((t) => t.name))),
+        },
+        {
+          what: `deleting run ${run.name}'s indices`,
+          step: () => deleteIndices(config, [config.ELASTICSEARCH_INDEX, ...(run.indices ?? [])]),
+        },
+      )
+    }
+    log(`creating the declared topics${run ? ` for run ${run.name}` : ''}`)
+    await withKafkaAdmin(config, (admin) => admin.ensureTopics(topics))
+    return { stack, env, config }
+  })()
+
+  const start = async (spec: ProcessSpec): Promise<AppProcess> => {
+    const { env } = await base
+    stopRequested.signal.throwIfAborted()
+    const name = spec.name ?? spec.role
+    const started = startAppProcess({
+      ...spec,
+      name,
+      env: { ...env, ROLE: spec.role, ...spec.env },
+      log,
+      signal: stopRequested.signal,
+      onExit: (code) => {
+        if (!stopRequested.signal.aborted) options.onExit?.(name, code)
+      },
+    })
+    starting.add(started)
+    try {
+      const app = await started
+      running.add(app)
+      void app.exited.then(() => running.delete(app))
+      return app
+    } finally {
+      starting.delete(started)
+    }
+  }
+
+  let stopped: Promise<void> | undefined
+  const stop = () => {
+    stopped ??= (async () => {
+      stopRequested.abort(new Error('the local harness is stopping'))
+      if (stackStarting) log('Kafka and Elasticsearch are stopped once they have started')
+      await Promise.allSettled([base, ...starting])
+      if (running.size > 0) {
+        log(`stopping ${[...running].map((app) => app.name).join(', ')}`)
+        await Promise.all([...running].map((app) => app.stop()))
+      }
+      for (const { what, step } of undo.reverse()) {
+        log(what)
+        await step().catch((error: unknown) => log(`${what} failed: ${String(error)}`))
+      }
+    })()
+    return stopped
+  }
+
+  const ready = base
+    .then(async (started) => {
+      await Promise.all((options.processes ?? []).map(start))
+      return started
+    })
+    .catch(async (error: unknown) => {
+      await stop()
+      throw error
+    })
+  return { ready, start, stop }
+}
+
+async function deleteIndices(config: Config, indices: string[]): Promise<void> {
+  const client = createElasticsearchClient(config)
+  try {
+    for (const index of indices) {
+      await client.indices.delete({ index }, { ignore: [404] })
+      // The store's setup puts this template beside its index.
+      await client.indices.deleteIndexTemplate({ name: `${index}-template` }, { ignore: [404] })
+    }
+  } finally {
+    await client.close()
+  }
+}
