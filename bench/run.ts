@@ -99,7 +99,7 @@ const names = {
 }
 
 async function measure(stack: RunningStack): Promise<void> {
-  const stackEnv = appEnvironment(stack)
+  const stackEnv = appEnvironment(stack, 'admin')
   const apiEnv = {
     ...stackEnv,
     ROLE: 'api',

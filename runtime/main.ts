@@ -42,7 +42,10 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
   const topics = { purchases: config.KAFKA_TOPIC }
   const broker = createKafkaBroker(config, logger)
   const store = createElasticsearchStore(
-    createElasticsearchClient(config),
+    createElasticsearchClient(
+      config,
+      config.ROLE === 'api' ? { requestTimeoutMs: 3_000, maxRetries: 0 } : undefined,
+    ),
     config.ELASTICSEARCH_INDEX,
   )
   const admin = lazy(() => broker.admin())
@@ -80,19 +83,9 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
   const retryLog = (what: string) => (error: unknown, attempt: number) =>
     logger.warn({ err: error, attempt }, `${what} failed, retrying`)
 
-  // The index template must exist before anything is stored (mappings are strict); Elasticsearch
-  // may still be starting, so this waits for it without blocking the HTTP server.
-  const storeReady = retryUntil(
-    () => store.setup(),
-    retryLog('index template setup'),
-    stopping.signal,
-  )
-  storeReady.catch(() => {})
-
   const runners: SubscriberRunner[] = []
   const consumersStarted = (async () => {
     if (config.ROLE === 'api') return
-    await storeReady
     for (const subscriber of await loadSubscribers()) {
       const [consumer, deadLetters] = await retryUntil(
         () =>
@@ -135,12 +128,11 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
   const app = createHttpApp({
     routes: config.ROLE === 'consumer' ? [] : await loadRoutes(),
     ports,
+    // An API pod stays ready while Kafka takes purchases, whatever Elasticsearch does: that is
+    // the queue's point. A consumer needs both to do its work.
     readiness: {
-      kafka: async () => (await admin()).ping(),
-      elasticsearch: async () => {
-        await store.ping()
-        await storeReady
-      },
+      kafka: { required: true, check: async () => (await admin()).ping() },
+      elasticsearch: { required: config.ROLE !== 'api', check: () => store.ping() },
     },
     metrics,
     logger,
@@ -175,6 +167,28 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
   }
 }
 
+/**
+ * `ROLE=setup`: puts the index template and creates the index, then exits. A one-off job with
+ * its own identity does this (a Job in the chart), so neither the API nor the consumer needs the
+ * privilege to change templates. It waits for Elasticsearch to come up.
+ */
+export async function setUpStore(config: Config, logger: AppLogger): Promise<void> {
+  const store = createElasticsearchStore(
+    createElasticsearchClient(config),
+    config.ELASTICSEARCH_INDEX,
+  )
+  try {
+    await retryUntil(
+      () => store.setup(),
+      (error, attempt) => logger.warn({ err: error, attempt }, 'store setup failed, retrying'),
+      AbortSignal.timeout(10 * 60_000),
+    )
+    logger.info({ index: config.ELASTICSEARCH_INDEX }, 'index template and index in place')
+  } finally {
+    await store.close()
+  }
+}
+
 async function main(): Promise<void> {
   let config: Config
   try {
@@ -185,6 +199,10 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const logger = createLogger(config.LOG_LEVEL, config.ROLE)
+  if (config.ROLE === 'setup') {
+    await setUpStore(config, logger)
+    process.exit(0)
+  }
   const app = await startApp(config, logger)
   let stopping = false
   const shutdown = (signal: string) => {

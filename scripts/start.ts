@@ -15,6 +15,7 @@ import { loadConfig } from '../runtime/config.ts'
 import { createKafkaBroker } from '../runtime/kafka/kafkajs.ts'
 import { topicSpecs } from '../runtime/kafka/topics.ts'
 import { createLogger } from '../runtime/logger.ts'
+import { setUpStore } from '../runtime/main.ts'
 import { appEnvironment } from './local-stack/app-env.ts'
 import { cacheDir } from './local-stack/fetch.ts'
 import { startStack } from './local-stack/stack.ts'
@@ -71,16 +72,14 @@ process.on('SIGINT', () => void shutdown(0))
 process.on('SIGTERM', () => void shutdown(0))
 
 try {
-  const env = {
-    ...process.env,
-    ...appEnvironment(stack),
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  }
-  const config = loadConfig(env)
-  say('creating topics')
+  const logLevel = process.env.LOG_LEVEL ?? 'info'
+  const config = loadConfig(appEnvironment(stack, 'admin'))
+  say('creating topics, granting ACLs, putting the index template')
   const admin = await createKafkaBroker(config, createLogger('warn', 'start')).admin()
   await admin.ensureTopics(topicSpecs(config, 6, 1))
   await admin.disconnect()
+  await stack.kafka.grantAcls('')
+  await setUpStore(loadConfig(appEnvironment(stack, 'setup')), createLogger('warn', 'setup'))
 
   // Pretty logs for a person at a terminal, JSON lines otherwise.
   const pretty = process.stdout.isTTY ? prettyFactory({ colorize: true }) : undefined
@@ -90,7 +89,9 @@ try {
   ] as const) {
     const child = spawn(process.execPath, [...quietNode, '--import', 'tsx', 'runtime/main.ts'], {
       env: {
-        ...env,
+        ...process.env,
+        ...appEnvironment(stack, role),
+        LOG_LEVEL: logLevel,
         ROLE: role,
         PORT: String(rolePort),
         HOST: '127.0.0.1',

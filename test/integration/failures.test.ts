@@ -15,6 +15,7 @@ import {
   postPurchase,
   readTopic,
   startTestApp,
+  startTestPipeline,
   storedPurchaseIds,
   testConfig,
   testEnvironment,
@@ -54,7 +55,7 @@ const expectExactly = async (shopIds: string[], purchaseIds: string[], timeoutMs
 }
 
 test('a poison message goes to the dead-letter topic and its partition moves on', async () => {
-  const app = await track(startTestApp({ ROLE: 'all' }))
+  const app = await track(startTestPipeline())
   const config = testConfig()
   const broker = createKafkaBroker(config, createLogger('warn', 'test'))
   const shopId = randomUUID()
@@ -217,34 +218,40 @@ describe('consumers come and go without loss or duplicates', () => {
     )
   })
 
-  test('SIGTERM: the process finishes its work, commits, disconnects and exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/main.ts'], {
-      env: { ...process.env, ...testEnvironment({ ROLE: 'all', LOG_LEVEL: 'info' }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.on('data', (chunk) => {
-      output += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      output += chunk
-    })
-    const port = await waitFor('the process to listen', async () => {
-      const match = /"port":(\d+),"msg":"listening"/.exec(output)
-      return match ? Number(match[1]) : undefined
-    })
-    const url = `http://127.0.0.1:${port}`
-    await waitFor('the process to be ready', async () =>
-      (await fetch(`${url}/readyz`)).ok ? true : undefined,
-    )
+  test('SIGTERM: each process finishes its work, commits, disconnects and exits 0', async () => {
+    const spawnRole = async (role: 'api' | 'consumer') => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/main.ts'], {
+        env: { ...process.env, ...testEnvironment({ ROLE: role, LOG_LEVEL: 'info' }) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let output = ''
+      child.stdout.on('data', (chunk) => {
+        output += chunk
+      })
+      child.stderr.on('data', (chunk) => {
+        output += chunk
+      })
+      const port = await waitFor(`the ${role} process to listen`, async () => {
+        const match = /"port":(\d+),"msg":"listening"/.exec(output)
+        return match ? Number(match[1]) : undefined
+      })
+      const url = `http://127.0.0.1:${port}`
+      await waitFor(`the ${role} process to be ready`, async () =>
+        (await fetch(`${url}/readyz`)).ok ? true : undefined,
+      )
+      return { child, url, output: () => output }
+    }
+    const [api, consumer] = await Promise.all([spawnRole('api'), spawnRole('consumer')])
     const shopId = randomUUID()
     const bodies = Array.from({ length: 30 }, () => purchaseBody({ shop_id: shopId }))
-    await postAccepted(url, bodies)
+    await postAccepted(api.url, bodies)
 
-    child.kill('SIGTERM')
-    const [code] = await once(child, 'exit')
-    expect(code, output.slice(-2000)).toBe(0)
-    expect(output).toContain('"msg":"stopped"')
+    for (const { child, output } of [api, consumer]) {
+      child.kill('SIGTERM')
+      const [code] = await once(child, 'exit')
+      expect(code, output().slice(-2000)).toBe(0)
+      expect(output()).toContain('"msg":"stopped"')
+    }
 
     // Whatever it had not stored yet is still in Kafka for the next consumer.
     await track(startTestApp({ ROLE: 'consumer' }))

@@ -6,7 +6,7 @@ import {
   postAccepted,
   postPurchase,
   readTopic,
-  startTestApp,
+  startTestPipeline,
   storedPurchaseIds,
   type TestApp,
   testConfig,
@@ -16,9 +16,7 @@ import { purchaseBody } from '../support/purchases.ts'
 
 let app: TestApp
 beforeAll(async () => {
-  // A group of its own: members that earlier test files started and stopped cannot trigger a
-  // rebalance (and so a redelivery) while this file counts what its consumer handles.
-  app = await startTestApp({ ROLE: 'all', KAFKA_CONSUMER_GROUP: `pipeline-${randomUUID()}` })
+  app = await startTestPipeline()
 })
 afterAll(() => app?.stop())
 

@@ -9,12 +9,32 @@ import { createKafkaBroker } from '../../runtime/kafka/kafkajs.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { type RunningApp, startApp } from '../../runtime/main.ts'
 
-/** The environment variables of an app on the test stack: this run's topics, group and index. */
-export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
-  return { ...inject('appEnv'), LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', ...overrides }
+type Role = 'api' | 'consumer'
+
+/**
+ * The environment of an app process on the test stack: this run's topics, group and index, and
+ * the Kafka and Elasticsearch users of its role, with the privileges the chart gives them.
+ */
+export function testEnvironment(
+  overrides: Record<string, string> & { ROLE?: Role } = {},
+): Record<string, string> {
+  const role = overrides.ROLE ?? 'api'
+  return {
+    ...inject('appEnv')[role],
+    ROLE: role,
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...overrides,
+  }
 }
 
-export function testConfig(overrides: Record<string, string> = {}): Config {
+/** The stack's own identities, for what the tests check and the app may not do (read any group, any index). */
+export function adminConfig(): Config {
+  return loadConfig({ ...inject('appEnv').admin, LOG_LEVEL: 'warn' })
+}
+
+export function testConfig(overrides: Record<string, string> & { ROLE?: Role } = {}): Config {
   return loadConfig(testEnvironment(overrides))
 }
 
@@ -22,10 +42,30 @@ export interface TestApp extends RunningApp {
   url: string
 }
 
-export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  overrides: Record<string, string> & { ROLE: Role },
+): Promise<TestApp> {
   const config = testConfig(overrides)
   const app = await startApp(config, createLogger(config.LOG_LEVEL, config.ROLE))
   return { ...app, url: `http://127.0.0.1:${app.port}` }
+}
+
+/**
+ * The whole pipeline as the chart runs it: an API and a consumer, each as its own identity
+ * (one process cannot be both: neither user may do the other's work). `url` is the API's.
+ */
+export async function startTestPipeline(overrides: Record<string, string> = {}): Promise<TestApp> {
+  const [api, consumer] = await Promise.all([
+    startTestApp({ ...overrides, ROLE: 'api' }),
+    startTestApp({ ...overrides, ROLE: 'consumer' }),
+  ])
+  return {
+    ...api,
+    runners: consumer.runners,
+    stop: async () => {
+      await Promise.all([api.stop(), consumer.stop()])
+    },
+  }
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
@@ -68,7 +108,7 @@ export async function readTopic(
   topic: string,
   onMessage: (message: IncomingMessage, partition: number) => void,
 ): Promise<Consumer> {
-  const reader = await createKafkaBroker(testConfig(), createLogger('warn', 'test')).consumer(
+  const reader = await createKafkaBroker(adminConfig(), createLogger('warn', 'test')).consumer(
     `test-reader-${randomUUID()}`,
   )
   await reader.run(topic, async ({ partition, messages }, context) => {
@@ -81,7 +121,7 @@ export async function readTopic(
 
 /** Reads the index directly: how many documents, and which purchase ids, a set of shops has. */
 export async function storedPurchaseIds(shopIds: string[]): Promise<string[]> {
-  const config = testConfig()
+  const config = adminConfig()
   const client = createElasticsearchClient(config)
   try {
     await client.indices.refresh({ index: config.ELASTICSEARCH_INDEX })
