@@ -8,13 +8,13 @@ import {
   readTopic,
   startTestPipeline,
   storedPurchaseIds,
-  type TestApp,
+  type TestPipeline,
   testConfig,
   waitFor,
 } from '../support/app.ts'
 import { purchaseBody } from '../support/purchases.ts'
 
-let app: TestApp
+let app: TestPipeline
 beforeAll(async () => {
   app = await startTestPipeline()
 })
@@ -246,7 +246,13 @@ describe('bad requests over real HTTP', () => {
 })
 
 test('each acknowledged event is handled exactly once by this consumer (no re-reads)', async () => {
-  const metrics = async () => (await fetch(`${app.url}/metrics`)).text()
+  // The API's counters and the consumer's, side by side.
+  const metrics = async () =>
+    (
+      await Promise.all(
+        [app.url, app.consumerUrl].map(async (url) => (await fetch(`${url}/metrics`)).text()),
+      )
+    ).join('\n')
   const counter = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0)
   const acknowledged = /kafka_published_events_total\{[^}]*outcome="acknowledged"\} (\d+)/
   const stored = /kafka_consumed_events_total\{[^}]*outcome="stored"\} (\d+)/

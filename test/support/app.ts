@@ -54,13 +54,21 @@ export async function startTestApp(
  * The whole pipeline as the chart runs it: an API and a consumer, each as its own identity
  * (one process cannot be both: neither user may do the other's work). `url` is the API's.
  */
-export async function startTestPipeline(overrides: Record<string, string> = {}): Promise<TestApp> {
+export interface TestPipeline extends TestApp {
+  /** The consumer's health and metrics. */
+  consumerUrl: string
+}
+
+export async function startTestPipeline(
+  overrides: Record<string, string> = {},
+): Promise<TestPipeline> {
   const [api, consumer] = await Promise.all([
     startTestApp({ ...overrides, ROLE: 'api' }),
     startTestApp({ ...overrides, ROLE: 'consumer' }),
   ])
   return {
     ...api,
+    consumerUrl: consumer.url,
     runners: consumer.runners,
     stop: async () => {
       await Promise.all([api.stop(), consumer.stop()])
