@@ -74,7 +74,7 @@ export async function producerPerformance(
   say: Say,
 ): Promise<Rate> {
   const jdk = pickJdk(await findJdks(), 17, 'ProducerPerformance')
-  const sasl = stack.kafka.sasl
+  const sasl = stack.kafka.admin
   const clientProperties = join(workDir, 'bench-client.properties')
   const payloadFile = join(workDir, 'bench-payloads.txt')
   const log4j = join(workDir, 'bench-log4j2.properties')

@@ -18,7 +18,7 @@ import {
   createElasticsearchStore,
 } from '../runtime/elasticsearch/store.ts'
 import { createKafkaClient } from '../runtime/kafka/index.ts'
-import { kafkaName, topicSpecs } from '../runtime/kafka/topics.ts'
+import { kafkaName } from '../runtime/kafka/topics.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { cacheDir } from '../scripts/local-stack/fetch.ts'
 import { startHarness } from '../scripts/local-stack/harness.ts'
@@ -98,10 +98,7 @@ const harness = startHarness({
   ports,
   run: {
     name: run,
-    topics: [
-      ...topicSpecs(names.apiPrefix, 1),
-      { name: names.javaTopic, partitions, replicationFactor: 1 },
-    ],
+    topics: [{ name: names.javaTopic, partitions, replicationFactor: 1 }],
     indices: [names.bulkIndex],
   },
   log: say,
@@ -357,6 +354,7 @@ async function measure(stack: RunningStack, config: Config): Promise<void> {
 try {
   say(`starting Kafka and Elasticsearch in ${dataDir} (about 30-60 s)`)
   const { stack, config } = await harness.ready
+  await harness.addNames(names.apiPrefix)
   await measure(stack, config)
   await finish(0)
 } catch (error) {

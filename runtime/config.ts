@@ -17,7 +17,7 @@ const milliseconds = (fallback: number) => z.coerce.number().int().min(1).defaul
 
 const Environment = z
   .object({
-    ROLE: z.enum(['api', 'consumer', 'all']).default('all'),
+    ROLE: z.enum(['api', 'consumer', 'all', 'setup']).default('all'),
     HOST: z.string().default('0.0.0.0'),
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     LOG_LEVEL: z

@@ -1,6 +1,7 @@
 /**
  * One entry for every role: `ROLE=api` serves HTTP, `ROLE=consumer` runs the subscribers (and
- * serves health and metrics), `ROLE=all` does both in one process.
+ * serves health and metrics), `ROLE=all` does both in one process (with a user allowed both),
+ * `ROLE=setup` puts the store's index template and index, then exits.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -43,7 +44,10 @@ export interface RunningApp {
 export async function startApp(config: Config, logger: AppLogger): Promise<RunningApp> {
   const kafka = createKafkaClient(config, logger)
   const store = createElasticsearchStore(
-    createElasticsearchClient(config),
+    createElasticsearchClient(
+      config,
+      config.ROLE === 'api' ? { requestTimeoutMs: 3_000, maxRetries: 0 } : undefined,
+    ),
     config.ELASTICSEARCH_INDEX,
   )
   const admin = lazy(() => kafka.admin())
@@ -93,21 +97,10 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     ),
   )
 
-  // The index template must exist before anything is stored (mappings are strict); Elasticsearch
-  // may still be starting, so this waits for it without blocking the HTTP server.
-  const storeReady = retry(() => store.setup(), {
-    policy: { attempts: Infinity, initialDelayMs: 250, maxDelayMs: 10_000 },
-    signal: stopping.signal,
-    onRetry: (error, attempt) => {
-      metrics.startupRetries.inc({ step: 'index template' })
-      logger.warn({ err: error, attempt }, 'index template setup failed, retrying')
-    },
-  })
-  storeReady.catch(() => {})
-
+  // The index template and the index are the setup's (ROLE=setup, its own identity): until they
+  // exist, the consumer's writes are refused and it waits, as for any store outage.
   const joined: SubscriberRunner[] = []
   const consumersStarted = (async () => {
-    await storeReady
     for (const runner of runners) {
       await runner.start(stopping.signal)
       joined.push(runner)
@@ -120,12 +113,11 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
   const app = createHttpApp({
     routes: config.ROLE === 'consumer' ? [] : await loadRoutes(),
     ports,
+    // An API pod stays ready while Kafka takes purchases, whatever Elasticsearch does: that is
+    // the queue's point. A consumer needs both to do its work.
     readiness: {
-      kafka: async () => (await admin()).ping(),
-      elasticsearch: async () => {
-        await store.ping()
-        await storeReady
-      },
+      kafka: { required: true, check: async () => (await admin()).ping() },
+      elasticsearch: { required: config.ROLE !== 'api', check: () => store.ping() },
     },
     metrics,
     logger,
@@ -162,6 +154,29 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
   }
 }
 
+/**
+ * `ROLE=setup`: puts the index template and creates the index, then exits. A one-off job with
+ * its own identity does this (a Job in the chart), so neither the API nor the consumer needs the
+ * privilege to change templates. It waits for Elasticsearch to come up.
+ */
+export async function setUpStore(config: Config, logger: AppLogger): Promise<void> {
+  const store = createElasticsearchStore(
+    createElasticsearchClient(config),
+    config.ELASTICSEARCH_INDEX,
+  )
+  try {
+    await retry(() => store.setup(), {
+      policy: { attempts: Infinity, initialDelayMs: 250, maxDelayMs: 10_000 },
+      signal: AbortSignal.timeout(10 * 60_000),
+      onRetry: (error, attempt) =>
+        logger.warn({ err: error, attempt }, 'index template setup failed, retrying'),
+    })
+    logger.info({ index: config.ELASTICSEARCH_INDEX }, 'index template and index in place')
+  } finally {
+    await store.close()
+  }
+}
+
 async function main(): Promise<void> {
   let config: Config
   try {
@@ -172,6 +187,10 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const logger = createLogger(config.LOG_LEVEL, config.ROLE)
+  if (config.ROLE === 'setup') {
+    await setUpStore(config, logger)
+    process.exit(0)
+  }
   const app = await startApp(config, logger)
   let stopping = false
   const shutdown = (signal: string, exitCode = 0) => {

@@ -49,12 +49,6 @@ export function createMetrics(sources: { lag?: () => Promise<PartitionLagReading
       labelNames: ['topic', 'group', 'reason'] as const,
       registers,
     }),
-    startupRetries: new Counter({
-      name: 'startup_retries_total',
-      help: 'Waits before retrying a start-up step (e.g. the index template), by step.',
-      labelNames: ['step'] as const,
-      registers,
-    }),
     consumerPaused: new Gauge({
       name: 'kafka_consumer_paused',
       help: '1 while the consumer is paused by an operator.',

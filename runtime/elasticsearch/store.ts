@@ -16,14 +16,24 @@ type StoreSettings = Pick<
 >
 
 export interface ElasticsearchStore extends PurchaseStore {
-  /** Puts the index template and creates the index; safe to run at every start. */
+  /** Puts the index template and creates the index; safe to run again (the setup identity's work). */
   setup(): Promise<void>
-  /** Throws when the cluster does not answer. */
+  /** Throws when the cluster does not answer or refuses these credentials. */
   ping(): Promise<void>
   close(): Promise<void>
 }
 
-export function createElasticsearchClient(config: StoreSettings): Client {
+/**
+ * The API keeps `timeouts` short, so a frozen store is a fast 503 rather than a hang; the
+ * consumer gives a bulk write of several megabytes the time it needs.
+ */
+export function createElasticsearchClient(
+  config: StoreSettings,
+  timeouts: { requestTimeoutMs: number; maxRetries: number } = {
+    requestTimeoutMs: 10_000,
+    maxRetries: 1,
+  },
+): Client {
   return new Client({
     node: config.ELASTICSEARCH_URL,
     ...(config.ELASTICSEARCH_USERNAME && {
@@ -35,16 +45,22 @@ export function createElasticsearchClient(config: StoreSettings): Client {
     ...(config.ELASTICSEARCH_CA_FILE && {
       tls: { ca: readFileSync(config.ELASTICSEARCH_CA_FILE, 'utf8') },
     }),
-    requestTimeout: 10_000,
-    maxRetries: 1,
+    requestTimeout: timeouts.requestTimeoutMs,
+    maxRetries: timeouts.maxRetries,
   })
 }
 
-/** Connection failures, timeouts, overload and server errors are worth waiting out. */
-function isTransient(error: unknown): boolean {
-  if (error instanceof errors.ResponseError) {
-    return error.statusCode === undefined || error.statusCode === 429 || error.statusCode >= 500
-  }
+/**
+ * Statuses that say the store cannot take any request now, whatever it holds: wrong credentials
+ * (401), missing privileges or a write block (403), a missing or closed index (404), overload
+ * (429) and server errors. They are outages to wait out, never the fault of one message: treating
+ * them as poison would empty the topic into the dead letters.
+ */
+const isOutageStatus = (status: number | undefined) =>
+  status === undefined || [401, 403, 404, 408, 429].includes(status) || status >= 500
+
+function isOutage(error: unknown): boolean {
+  if (error instanceof errors.ResponseError) return isOutageStatus(error.statusCode)
   return (
     error instanceof errors.ConnectionError ||
     error instanceof errors.TimeoutError ||
@@ -56,8 +72,11 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work()
   } catch (error) {
-    if (isTransient(error)) {
-      throw new UnavailableError('elasticsearch', 'Elasticsearch is unreachable', { cause: error })
+    if (isOutage(error)) {
+      const reason = error instanceof errors.ResponseError ? ` (HTTP ${error.statusCode})` : ''
+      throw new UnavailableError('elasticsearch', `Elasticsearch is unavailable${reason}`, {
+        cause: error,
+      })
     }
     throw error
   }
@@ -110,15 +129,15 @@ export function createElasticsearchStore(client: Client, index: string): Elastic
             mappings: purchaseMappings,
           },
         })
-        const exists = await client.indices.exists({ index })
-        if (!exists) {
-          await client.indices.create({ index }, { ignore: [400] })
-        }
+        // 400 is "already exists"; checking first would need a privilege more (view_index_metadata).
+        await client.indices.create({ index }, { ignore: [400] })
       })
     },
 
     async ping() {
-      await guard(() => client.cluster.health({ timeout: '2s' }))
+      // Every user may ask who it is: the store answers and takes these credentials, and no
+      // identity needs a cluster privilege (monitor) for its readiness.
+      await guard(() => client.security.authenticate())
     },
 
     async savePurchases(purchases) {
@@ -143,8 +162,11 @@ export function createElasticsearchStore(client: Client, index: string): Elastic
       for (const [position, item] of response.items.entries()) {
         const result = item.index
         if (!result?.error || result.status === 409) continue
-        if (result.status === 429 || result.status >= 500) {
-          throw new UnavailableError('elasticsearch', `bulk item failed: ${result.error.reason}`)
+        if (isOutageStatus(result.status)) {
+          throw new UnavailableError(
+            'elasticsearch',
+            `bulk item failed with ${result.status}: ${result.error.type}: ${result.error.reason ?? ''}`,
+          )
         }
         rejected.push({
           index: position,

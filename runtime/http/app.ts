@@ -16,7 +16,11 @@ import type { Metrics } from '../metrics.ts'
 import { docsRoutes } from './docs.ts'
 import { type FieldError, problem } from './problem.ts'
 
-export type ReadinessChecks = Record<string, () => Promise<void>>
+/**
+ * A dependency's check. `required: false` is reported but does not make the process unready: the
+ * API keeps accepting purchases while Elasticsearch is down, so only Kafka decides its readiness.
+ */
+export type ReadinessChecks = Record<string, { check: () => Promise<void>; required: boolean }>
 
 export interface HttpAppOptions {
   routes: RouteDefinition[]
@@ -73,7 +77,7 @@ function toRouteConfig(route: RouteDefinition): RouteConfig {
 
 async function runChecks(checks: ReadinessChecks, timeoutMs: number) {
   const entries = await Promise.all(
-    Object.entries(checks).map(async ([name, check]) => {
+    Object.entries(checks).map(async ([name, { check }]) => {
       const timeout = AbortSignal.timeout(timeoutMs)
       try {
         await Promise.race([
@@ -94,6 +98,8 @@ async function runChecks(checks: ReadinessChecks, timeoutMs: number) {
 export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
   const { metrics, logger, ports } = options
   const app = new OpenAPIHono({
+    // `/purchases/` is `/purchases`: clients and proxies add trailing slashes.
+    strict: false,
     defaultHook: (result) => {
       if (result.success) return
       const location = validationTargets[result.target as keyof typeof validationTargets]
@@ -166,7 +172,9 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
   app.get('/healthz', (c) => c.json({ status: 'alive' }))
   app.get('/readyz', async (c) => {
     const checks = await runChecks(options.readiness, 2_000)
-    const ready = Object.values(checks).every((state) => state === 'ok')
+    const ready = Object.entries(options.readiness).every(
+      ([name, { required }]) => !required || checks[name] === 'ok',
+    )
     if (ready) return c.json({ status: 'ready', checks })
     return c.json({ status: 'not ready', checks }, 503, {
       'retry-after': String(options.retryAfterSeconds),

@@ -14,7 +14,9 @@ import {
 import { request } from 'node:https'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { stringify } from 'yaml'
 import type { Jdk } from './java.ts'
+import type { Secret } from './kafka.ts'
 import { type Daemon, type Log, run, startDaemon, tail } from './proc.ts'
 
 export interface ElasticsearchSetup {
@@ -24,8 +26,12 @@ export interface ElasticsearchSetup {
   jdk: Jdk
   port: number
   transportPort: number
-  username: string
-  password: string
+  /** The stack's own superuser (readiness, test checks, clean-up); never the app's. */
+  admin: Secret
+  /** The app's file-realm users, each with one role from `roles`. */
+  users: (Secret & { role: string })[]
+  /** roles.yml: the file-realm roles, as the chart defines them for ECK. */
+  roles: Record<string, unknown>
   log: Log
 }
 
@@ -83,7 +89,7 @@ export interface PreparedElasticsearch {
   asEsUser(command: string, args: string[]): [string, string[]]
 }
 
-/** Copies the distribution into the stack's own folder and creates certificates and the user once. */
+/** Copies the distribution into the stack's own folder, creates certificates once, and the roles and users. */
 export async function prepareElasticsearch(s: ElasticsearchSetup): Promise<PreparedElasticsearch> {
   const root = await elasticsearchRoot(s.dataDir)
   const home = join(root, `home-${s.version}`)
@@ -154,17 +160,23 @@ export async function prepareElasticsearch(s: ElasticsearchSetup): Promise<Prepa
     ])
   }
 
-  const users = await readFile(join(home, 'config', 'users'), 'utf8').catch(() => '')
-  if (!users.split('\n').some((line) => line.startsWith(`${s.username}:`))) {
-    s.log(`adding file-realm user ${s.username} (about 5 s)`)
-    await tool(join(home, 'bin', 'elasticsearch-users'), [
-      'useradd',
-      s.username,
-      '-p',
-      s.password,
-      '-r',
-      'superuser',
-    ])
+  // The file realm reloads roles.yml by itself; users are (re)made only when they changed.
+  await writeFile(join(home, 'config', 'roles.yml'), stringify(s.roles), { mode: 0o644 })
+  const wanted = [{ ...s.admin, role: 'superuser' }, ...s.users]
+  const fingerprint = createHash('sha256').update(JSON.stringify(wanted)).digest('hex')
+  const fingerprintFile = join(root, 'users.sha256')
+  if ((await readFile(fingerprintFile, 'utf8').catch(() => '')) !== fingerprint) {
+    s.log(`creating ${wanted.length} file-realm users (about ${wanted.length * 4} s, once)`)
+    const usersTool = join(home, 'bin', 'elasticsearch-users')
+    const existing = (await readFile(join(home, 'config', 'users'), 'utf8').catch(() => ''))
+      .split('\n')
+      .map((line) => line.split(':')[0])
+      .filter(Boolean)
+    for (const name of existing) await tool(usersTool, ['userdel', name as string])
+    for (const { username, password, role } of wanted) {
+      await tool(usersTool, ['useradd', username, '-p', password, '-r', role])
+    }
+    await writeFile(fingerprintFile, fingerprint)
   }
   return { root, home, env, asEsUser }
 }
@@ -222,7 +234,7 @@ function clusterHealth(s: ElasticsearchSetup, ca: Buffer): Promise<string> {
         port: s.port,
         path: '/_cluster/health?wait_for_status=yellow&timeout=2s',
         ca,
-        auth: `${s.username}:${s.password}`,
+        auth: `${s.admin.username}:${s.admin.password}`,
         timeout: 10_000,
       },
       (res) => {

@@ -14,7 +14,8 @@ import type { Admin, TopicSpec } from '../../runtime/kafka/client.ts'
 import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { topicSpecs } from '../../runtime/kafka/topics.ts'
 import { createLogger } from '../../runtime/logger.ts'
-import { appEnvironment } from './app-env.ts'
+import { setUpStore } from '../../runtime/main.ts'
+import { appEnvironment, type StackIdentity } from './app-env.ts'
 import { assertPortFree, freePort, type Log, tail, until } from './proc.ts'
 import { type RunningStack, startStack } from './stack.ts'
 
@@ -167,7 +168,8 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
 // --- The harness.
 
 export type ProcessSpec = Pick<AppProcessOptions, 'port' | 'output' | 'entry'> & {
-  role: 'api' | 'consumer' | 'all'
+  /** Also its identity: its own Kafka and Elasticsearch users, with the chart's privileges. */
+  role: 'api' | 'consumer'
   /** Its role when left out. */
   name?: string
   /** Variables over the harness's, for this process only. */
@@ -199,7 +201,18 @@ export interface Harness {
    * Settles once the stack runs, the topics exist and the `processes` are ready. On a failure
    * the harness stops what it started, then rejects.
    */
-  ready: Promise<{ stack: RunningStack; env: Record<string, string>; config: Config }>
+  ready: Promise<{
+    stack: RunningStack
+    /** Each identity's environment, with the run's names. */
+    env: Record<StackIdentity, Record<string, string>>
+    /** The stack's admin, with the run's names: for what the app may not do (tests' checks). */
+    config: Config
+  }>
+  /**
+   * The declared topics and the identities' ACLs under one more name prefix (a bench's second
+   * set of topics, a test file's own group); a run's stop() removes them again.
+   */
+  addNames(prefix: string): Promise<void>
   /** One more app process, once ready; its stop() takes it out again. */
   start(spec: ProcessSpec): Promise<AppProcess>
   /**
@@ -218,6 +231,30 @@ export function startHarness(options: HarnessOptions): Harness {
   const undo: { what: string; step: () => Promise<unknown> }[] = []
   let stackStarting = true
 
+  /** Topics as the admin, then ACLs (Kafka's own tool, a few seconds); undone in reverse at stop. */
+  const addNames = async (
+    stack: RunningStack,
+    config: Config,
+    prefix: string,
+    extraTopics: TopicSpec[] = [],
+  ) => {
+    const topics = [...appTopics({ ...config, KAFKA_NAME_PREFIX: prefix }), ...extraTopics]
+    if (run) {
+      undo.push(
+        {
+          what: `deleting the topics under ${prefix}`,
+          step: () =>
+            withKafkaAdmin(config, (admin) => admin.deleteTopics(topics.map((t) => t.name))),
+        },
+        { what: `revoking the ACLs under ${prefix}`, step: () => stack.kafka.revokeAcls(prefix) },
+      )
+    }
+    log(`creating the declared topics${prefix ? ` under ${prefix}` : ''}`)
+    await withKafkaAdmin(config, (admin) => admin.ensureTopics(topics))
+    log(`granting the API and the consumer their ACLs${prefix ? ` under ${prefix}` : ''}`)
+    await stack.kafka.grantAcls(prefix)
+  }
+
   const base = (async () => {
     const stack = await startStack({
       dataDir: options.dataDir,
@@ -231,28 +268,23 @@ export function startHarness(options: HarnessOptions): Harness {
     })
     undo.push({ what: 'stopping Kafka and Elasticsearch', step: () => stack.stop() })
     stopRequested.signal.throwIfAborted()
-    const env = {
-      ...appEnvironment(stack),
-      ...(run && runEnvironment(run.name)),
-      ...options.env,
-    }
-    const config = loadConfig({ ...process.env, ...env })
-    const topics = [...appTopics(config), ...(run?.topics ?? [])]
+    const names = { ...(run && runEnvironment(run.name)), ...options.env }
+    const env = Object.fromEntries(
+      (['api', 'consumer', 'setup', 'admin'] as const).map((identity) => [
+        identity,
+        { ...appEnvironment(stack, identity), ...names },
+      ]),
+    ) as Record<StackIdentity, Record<string, string>>
+    const config = loadConfig({ ...process.env, ...env.admin })
     if (run) {
-      undo.push(
-        {
-          what: `deleting run ${run.name}'s topics`,
-          step: () =>
-            withKafkaAdmin(config, (admin) => admin.deleteTopics(topics.map((t) => t.name))),
-        },
-        {
-          what: `deleting run ${run.name}'s indices`,
-          step: () => deleteIndices(config, [config.ELASTICSEARCH_INDEX, ...(run.indices ?? [])]),
-        },
-      )
+      undo.push({
+        what: `deleting run ${run.name}'s indices`,
+        step: () => deleteIndices(config, [config.ELASTICSEARCH_INDEX, ...(run.indices ?? [])]),
+      })
     }
-    log(`creating the declared topics${run ? ` for run ${run.name}` : ''}`)
-    await withKafkaAdmin(config, (admin) => admin.ensureTopics(topics))
+    await addNames(stack, config, config.KAFKA_NAME_PREFIX, run?.topics ?? [])
+    log('putting the index template and the index, as the setup identity')
+    await setUpStore(loadConfig({ ...process.env, ...env.setup }), createLogger('warn', 'setup'))
     return { stack, env, config }
   })()
 
@@ -263,7 +295,7 @@ export function startHarness(options: HarnessOptions): Harness {
     const started = startAppProcess({
       ...spec,
       name,
-      env: { ...env, ROLE: spec.role, ...spec.env },
+      env: { ...env[spec.role], ROLE: spec.role, ...spec.env },
       log,
       signal: stopRequested.signal,
       onExit: (code) => {
@@ -308,7 +340,15 @@ export function startHarness(options: HarnessOptions): Harness {
       await stop()
       throw error
     })
-  return { ready, start, stop }
+  return {
+    ready,
+    start,
+    stop,
+    addNames: async (prefix) => {
+      const { stack, config } = await base
+      await addNames(stack, config, prefix)
+    },
+  }
 }
 
 async function deleteIndices(config: Config, indices: string[]): Promise<void> {

@@ -7,6 +7,7 @@ import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { retry } from '../../runtime/retry.ts'
 import type { Jdk } from './java.ts'
+import type { KafkaAcl } from './privileges.ts'
 import { type Daemon, type Log, run, startDaemon, tail } from './proc.ts'
 
 export interface KafkaSetup {
@@ -15,9 +16,18 @@ export interface KafkaSetup {
   jdk: Jdk
   port: number
   controllerPort: number
+  /** The stack's own super user (topics, ACLs); the app's identities never are one. */
+  admin: Secret
+  /** The controller listener's static PLAIN password (KRaft checks SCRAM too late for it). */
+  controllerPassword: string
+  /** The app's SCRAM users, created with the storage. */
+  users: Secret[]
+  log: Log
+}
+
+export interface Secret {
   username: string
   password: string
-  log: Log
 }
 
 // Log to stdout (captured into dataDir/logs/kafka.log) instead of Kafka's default log files.
@@ -33,10 +43,12 @@ logger.state.level = WARN
 `
 
 /**
- * One KRaft node (broker + controller) on 127.0.0.1. Clients authenticate with SCRAM-SHA-512
- * over SASL_PLAINTEXT, like the cluster's Strimzi listener; the broker's own inter-broker
- * connections use the same listener and user, so no extra port is needed. The controller
- * listener is plain, as it is only reachable from loopback.
+ * One KRaft node (broker + controller) on 127.0.0.1, authorizing like the cluster's Strimzi
+ * `simple` authorization: clients authenticate with SCRAM-SHA-512 over SASL_PLAINTEXT, and the
+ * StandardAuthorizer refuses whatever no ACL allows. The broker's inter-broker connections use
+ * the client listener as the admin super user, so no extra port is needed. The controller
+ * listener needs credentials too (PLAIN with a static user: SCRAM cannot be checked before the
+ * metadata log is loaded, and a PLAINTEXT controller would let anyone on the machine manage it).
  */
 function serverProperties(s: KafkaSetup, logDir: string): string {
   return `process.roles=broker,controller
@@ -44,12 +56,18 @@ node.id=1
 controller.quorum.voters=1@127.0.0.1:${s.controllerPort}
 listeners=CLIENT://127.0.0.1:${s.port},CONTROLLER://127.0.0.1:${s.controllerPort}
 advertised.listeners=CLIENT://127.0.0.1:${s.port}
-listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=CLIENT
 sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${s.username}" password="${s.password}";
+listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${s.admin.username}" password="${s.admin.password}";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="${s.controllerPassword}" user_controller="${s.controllerPassword}";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:${s.admin.username};User:controller
 log.dirs=${logDir}
 num.partitions=1
 auto.create.topics.enable=false
@@ -88,9 +106,9 @@ export async function startKafka(s: KafkaSetup): Promise<Daemon> {
   const java = join(s.jdk.home, 'bin', 'java')
   const classpath = join(s.kafkaHome, 'libs', '*')
   const log4jOption = `-Dlog4j2.configurationFile=${log4jFile}`
-  // Storage is formatted once per dataDir; the SCRAM user is created with it.
+  // Storage is formatted once per dataDir; the SCRAM users are created with it.
   if (!existsSync(join(logDir, 'meta.properties'))) {
-    s.log('formatting Kafka storage with the SCRAM user (about 5 s)')
+    s.log('formatting Kafka storage with the SCRAM users (about 5 s)')
     const clusterId = newClusterId()
     await run(
       java,
@@ -104,8 +122,10 @@ export async function startKafka(s: KafkaSetup): Promise<Daemon> {
         clusterId,
         '-c',
         propertiesFile,
-        '--add-scram',
-        `SCRAM-SHA-512=[name=${s.username},password=${s.password}]`,
+        ...[s.admin, ...s.users].flatMap(({ username, password }) => [
+          '--add-scram',
+          `SCRAM-SHA-512=[name=${username},password=${password}]`,
+        ]),
       ],
       { logFile: join(s.dataDir, 'logs', 'kafka-format.log') },
     )
@@ -168,8 +188,8 @@ export async function waitForKafka(
       KAFKA_BROKERS: [`127.0.0.1:${s.port}`],
       KAFKA_CLIENT_ID: 'icecream-local-stack',
       KAFKA_SASL_MECHANISM: 'scram-sha-512',
-      KAFKA_USERNAME: s.username,
-      KAFKA_PASSWORD: s.password,
+      KAFKA_USERNAME: s.admin.username,
+      KAFKA_PASSWORD: s.admin.password,
       KAFKA_SSL: false,
     },
     createLogger('silent', 'local-stack'),
@@ -195,4 +215,54 @@ export async function waitForKafka(
   } catch (error) {
     throw await fail(`started but a SASL client could not use it (${(error as Error).message})`)
   }
+}
+
+/**
+ * Adds (or with `remove`, removes) ACLs with Kafka's own AclCommand as the admin user. One JVM
+ * per principal and operation set (about 3 s each, run side by side); adding is idempotent.
+ */
+export async function changeAcls(
+  s: KafkaSetup,
+  acls: KafkaAcl[],
+  action: 'add' | 'remove',
+): Promise<void> {
+  const adminProperties = join(s.dataDir, 'kafka', 'admin.properties')
+  await writeFile(
+    adminProperties,
+    `security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${s.admin.username}" password="${s.admin.password}";
+`,
+    { mode: 0o600 },
+  )
+  const calls = Map.groupBy(acls, (acl) => `${acl.principal} ${acl.operations.join(',')}`)
+  await Promise.all(
+    [...calls.values()].map((group) => {
+      const [{ principal, operations }] = group as [KafkaAcl, ...KafkaAcl[]]
+      return run(
+        join(s.jdk.home, 'bin', 'java'),
+        [
+          '-XX:TieredStopAtLevel=1',
+          '-XX:+UseSerialGC',
+          '-Xmx256m',
+          '-cp',
+          join(s.kafkaHome, 'libs', '*'),
+          'org.apache.kafka.tools.AclCommand',
+          '--bootstrap-server',
+          `127.0.0.1:${s.port}`,
+          '--command-config',
+          adminProperties,
+          `--${action}`,
+          ...(action === 'remove' ? ['--force'] : []),
+          '--allow-principal',
+          principal,
+          ...operations.flatMap((operation) => ['--operation', operation]),
+          ...group.flatMap(({ resourceType, name }) => [`--${resourceType}`, name]),
+          '--resource-pattern-type',
+          'literal',
+        ],
+        { logFile: join(s.dataDir, 'logs', 'kafka-acls.log') },
+      )
+    }),
+  )
 }

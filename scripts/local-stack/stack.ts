@@ -10,9 +10,17 @@ import {
 } from './elasticsearch.ts'
 import { fetchElasticsearch, fetchKafka } from './fetch.ts'
 import { findJdks, pickJdk } from './java.ts'
-import { type KafkaSetup, startKafka, waitForKafka } from './kafka.ts'
+import { changeAcls, type KafkaSetup, type Secret, startKafka, waitForKafka } from './kafka.ts'
+import {
+  type ElasticsearchIdentity,
+  elasticsearchRole,
+  elasticsearchRoles,
+  type Identity,
+  kafkaAcls,
+  readPrivileges,
+} from './privileges.ts'
 import { assertPortFree, type Daemon, stopStale } from './proc.ts'
-import { readVersions } from './versions.ts'
+import { readChartDefaults } from './versions.ts'
 
 export interface StackOptions {
   /** Where Kafka/ES data, config, logs and pid files for this stack live. */
@@ -29,34 +37,70 @@ export interface StackOptions {
 export interface RunningStack {
   kafka: {
     brokers: string[]
-    sasl: { mechanism: 'scram-sha-512'; username: string; password: string } | null
+    mechanism: 'scram-sha-512'
+    /** The stack's super user: topics and ACLs. The app never connects as it. */
+    admin: Secret
+    users: Record<Identity, Secret>
+    /** Grants each identity its ACLs (chart/files/privileges.yaml) on the names with this prefix. */
+    grantAcls(namePrefix: string): Promise<void>
+    revokeAcls(namePrefix: string): Promise<void>
   }
-  elasticsearch: { url: string; username: string; password: string; caFile: string }
+  elasticsearch: {
+    url: string
+    caFile: string
+    /** A superuser for the stack's own checks and clean-up. The app never connects as it. */
+    admin: Secret
+    users: Record<ElasticsearchIdentity, Secret>
+  }
   versions: { kafka: string; elasticsearch: string }
   /** SIGTERM both, wait for exit (SIGKILL after a timeout); safe to call more than once. */
   stop(): Promise<void>
 }
 
+/** Bump when the stack's users change: older storage is formatted afresh with the new ones. */
+const credentialsVersion = 2
+
 interface Credentials {
-  kafka: { username: string; password: string }
-  elasticsearch: { username: string; password: string }
+  version: typeof credentialsVersion
+  kafka: { admin: Secret; controllerPassword: string; users: Record<Identity, Secret> }
+  elasticsearch: { admin: Secret; users: Record<ElasticsearchIdentity, Secret> }
 }
 
-/** Generated once per dataDir and reused: Kafka's SCRAM user lives in its formatted storage. */
-async function credentials(dataDir: string): Promise<Credentials> {
+/**
+ * Generated once per dataDir and reused: Kafka's SCRAM users live in its formatted storage, so
+ * credentials of an older layout mean formatting that storage afresh.
+ */
+async function credentials(dataDir: string, log: (line: string) => void): Promise<Credentials> {
   const file = join(dataDir, 'credentials.json')
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as Credentials
-  } catch {
-    // Hex, not base64url: a password starting with '-' would be read as an option by the CLIs.
-    const secret = () => randomBytes(18).toString('hex')
-    const created: Credentials = {
-      kafka: { username: 'icecream', password: secret() },
-      elasticsearch: { username: 'icecream', password: secret() },
-    }
-    await writeFile(file, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 })
-    return created
+  const kept = await readFile(file, 'utf8').then(
+    (text) => JSON.parse(text) as Partial<Credentials>,
+    () => undefined,
+  )
+  if (kept?.version === credentialsVersion) return kept as Credentials
+  if (kept) {
+    log("the stack's users changed since this dataDir was made: formatting Kafka afresh")
+    await rm(join(dataDir, 'kafka', 'data'), { recursive: true, force: true })
   }
+  // Hex, not base64url: a password starting with '-' would be read as an option by the CLIs.
+  const secret = (username: string) => ({ username, password: randomBytes(18).toString('hex') })
+  const created: Credentials = {
+    version: credentialsVersion,
+    kafka: {
+      admin: secret('admin'),
+      controllerPassword: randomBytes(18).toString('hex'),
+      users: { api: secret('icecream-api'), consumer: secret('icecream-consumer') },
+    },
+    elasticsearch: {
+      admin: secret('admin'),
+      users: {
+        api: secret('icecream-api'),
+        consumer: secret('icecream-consumer'),
+        setup: secret('icecream-setup'),
+      },
+    },
+  }
+  await writeFile(file, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 })
+  return created
 }
 
 function alive(pid: number): boolean {
@@ -128,7 +172,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     await assertPortFree(options.elasticsearchPort, 'elasticsearchPort')
     await assertPortFree(options.elasticsearchTransportPort, 'elasticsearchTransportPort')
 
-    const versions = await readVersions()
+    const { index, ...versions } = await readChartDefaults()
     const jdks = await findJdks()
     const kafkaJdk = pickJdk(jdks, 17, `Kafka ${versions.kafka}`)
     const esJdk = pickJdk(jdks, 21, `Elasticsearch ${versions.elasticsearch}`)
@@ -136,7 +180,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       fetchKafka(versions.kafka, log),
       fetchElasticsearch(versions.elasticsearch, log),
     ])
-    const creds = await credentials(dataDir)
+    const [creds, privileges] = await Promise.all([credentials(dataDir, log), readPrivileges()])
 
     const kafkaSetup: KafkaSetup = {
       dataDir,
@@ -144,7 +188,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       jdk: kafkaJdk,
       port: options.kafkaPort,
       controllerPort: options.kafkaControllerPort,
-      ...creds.kafka,
+      admin: creds.kafka.admin,
+      controllerPassword: creds.kafka.controllerPassword,
+      users: Object.values(creds.kafka.users),
       log,
     }
     const esSetup: ElasticsearchSetup = {
@@ -154,7 +200,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       jdk: esJdk,
       port: options.elasticsearchPort,
       transportPort: options.elasticsearchTransportPort,
-      ...creds.elasticsearch,
+      admin: creds.elasticsearch.admin,
+      users: (['api', 'consumer', 'setup'] as const).map((identity) => ({
+        ...creds.elasticsearch.users[identity],
+        role: elasticsearchRole(identity),
+      })),
+      // Every local index starts with the chart's (tests and benches add a suffix).
+      roles: elasticsearchRoles(privileges, index),
       log,
     }
 
@@ -184,16 +236,27 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         : new AggregateError(errors, errors.map((e) => e.message).join('\n\n'))
     }
     const caFile = esStarted.value
+    const userNames = {
+      api: creds.kafka.users.api.username,
+      consumer: creds.kafka.users.consumer.username,
+    }
     log(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (data in ${dataDir})`)
     return {
       kafka: {
         brokers: [`127.0.0.1:${options.kafkaPort}`],
-        sasl: { mechanism: 'scram-sha-512', ...creds.kafka },
+        mechanism: 'scram-sha-512',
+        admin: creds.kafka.admin,
+        users: creds.kafka.users,
+        grantAcls: (prefix) =>
+          changeAcls(kafkaSetup, kafkaAcls(privileges, userNames, prefix), 'add'),
+        revokeAcls: (prefix) =>
+          changeAcls(kafkaSetup, kafkaAcls(privileges, userNames, prefix), 'remove'),
       },
       elasticsearch: {
         url: `https://127.0.0.1:${options.elasticsearchPort}`,
-        ...creds.elasticsearch,
         caFile,
+        admin: creds.elasticsearch.admin,
+        users: creds.elasticsearch.users,
       },
       versions,
       stop,

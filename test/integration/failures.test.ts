@@ -13,6 +13,7 @@ import {
   postPurchase,
   readTopic,
   startTestApp,
+  startTestPipeline,
   startTestProcess,
   storedPurchaseIds,
   testConfig,
@@ -54,7 +55,7 @@ const expectExactly = async (shopIds: string[], purchaseIds: string[], timeoutMs
 const metricsOf = async (url: string) => (await fetch(`${url}/metrics`)).text()
 
 test('a poison message goes to the dead-letter topic and its partition moves on', async () => {
-  const app = await track(startTestApp({ ROLE: 'all' }))
+  const app = await track(startTestPipeline())
   const kafka = createKafkaClient(testConfig(), createLogger('warn', 'test'))
   const shopId = randomUUID()
 
@@ -220,17 +221,24 @@ describe('consumers come and go without loss or duplicates', () => {
     )
   })
 
-  test('SIGTERM: the process finishes its work, commits, disconnects and exits 0', async () => {
-    let output = ''
-    const app = await startTestProcess({ ROLE: 'all', LOG_LEVEL: 'info' }, (line) => {
-      output += `${line}\n`
-    })
+  test('SIGTERM: each process finishes its work, commits, disconnects and exits 0', async () => {
+    const outputs = { api: '', consumer: '' }
+    const start = (role: 'api' | 'consumer') =>
+      startTestProcess({ ROLE: role, LOG_LEVEL: 'info' }, (line) => {
+        outputs[role] += `${line}\n`
+      })
+    const [api, consumer] = await Promise.all([start('api'), start('consumer')])
     const shopId = randomUUID()
     const bodies = Array.from({ length: 30 }, () => purchaseBody({ shop_id: shopId }))
-    await postAccepted(app.url, bodies)
+    await postAccepted(api.url, bodies)
 
-    expect(await app.stop(), output.slice(-2000)).toBe(0)
-    expect(output).toContain('"msg":"stopped"')
+    for (const [role, app] of [
+      ['api', api],
+      ['consumer', consumer],
+    ] as const) {
+      expect(await app.stop(), outputs[role].slice(-2000)).toBe(0)
+      expect(outputs[role]).toContain('"msg":"stopped"')
+    }
 
     // Whatever it had not stored yet is still in Kafka for the next consumer.
     await track(startTestApp({ ROLE: 'consumer' }))

@@ -3,30 +3,25 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { smokeCheck } from '../../runtime/smoke.ts'
 import {
-  ownKafkaNames,
+  isolatedPrefix,
   patience,
   postAccepted,
   postPurchase,
   readTopic,
-  startTestApp,
+  startTestPipeline,
   storedPurchaseIds,
-  type TestApp,
+  type TestPipeline,
   testTopic,
 } from '../support/app.ts'
 import { purchaseBody } from '../support/purchases.ts'
 
-let app: TestApp
-let names: Awaited<ReturnType<typeof ownKafkaNames>>
+let app: TestPipeline
 beforeAll(async () => {
   // Topics and a group of its own: members that other test files started and stopped cannot
   // trigger a rebalance (and so a redelivery) while this file counts what its consumer handles.
-  names = await ownKafkaNames()
-  app = await startTestApp({ ROLE: 'all', KAFKA_NAME_PREFIX: names.prefix })
+  app = await startTestPipeline({ KAFKA_NAME_PREFIX: isolatedPrefix() })
 })
-afterAll(async () => {
-  await app?.stop()
-  await names?.remove()
-})
+afterAll(() => app?.stop())
 
 interface Page {
   purchases: { purchase_id: string; timestamp: string; scoops: unknown[]; total_cents: number }[]
@@ -49,7 +44,7 @@ test("one shop's purchases share a partition, in the order they were posted", as
   for (const body of bodies) expect((await postPurchase(app.url, body)).status).toBe(202)
 
   const seen: { partition: number; purchaseId: string }[] = []
-  const reader = await readTopic(testTopic('purchases', names.prefix), (message, partition) => {
+  const reader = await readTopic(testTopic('purchases', isolatedPrefix()), (message, partition) => {
     if (message.key?.toString() !== shopId) return
     seen.push({ partition, purchaseId: JSON.parse(String(message.value)).purchase_id })
   })
@@ -248,7 +243,13 @@ describe('bad requests over real HTTP', () => {
 })
 
 test('each acknowledged event is handled exactly once by this consumer (no re-reads)', async () => {
-  const metrics = async () => (await fetch(`${app.url}/metrics`)).text()
+  // The API's counters and the consumer's, side by side.
+  const metrics = async () => {
+    const texts = [app.url, app.consumerUrl].map(async (url) =>
+      (await fetch(`${url}/metrics`)).text(),
+    )
+    return (await Promise.all(texts)).join('\n')
+  }
   const counter = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0)
   const acknowledged = /kafka_published_events_total\{[^}]*outcome="acknowledged"\} (\d+)/
   const stored = /kafka_consumed_events_total\{[^}]*outcome="stored"\} (\d+)/

@@ -6,28 +6,66 @@ import { type Config, loadConfig } from '../../runtime/config.ts'
 import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
 import type { Consumer, IncomingMessage } from '../../runtime/kafka/client.ts'
 import { createKafkaClient } from '../../runtime/kafka/index.ts'
-import { kafkaName, topicSpecs } from '../../runtime/kafka/topics.ts'
+import { kafkaName } from '../../runtime/kafka/topics.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { type RunningApp, startApp } from '../../runtime/main.ts'
 import { type AppProcess, startAppProcess } from '../../scripts/local-stack/harness.ts'
 
-/** The environment variables of an app on the test stack: this run's names prefix and index. */
-export function testEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
-  return { ...inject('appEnv'), LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', ...overrides }
+type Role = 'api' | 'consumer'
+type Overrides = Record<string, string> & { ROLE?: Role }
+
+/**
+ * The environment of an app process on the test stack: this run's name prefix and index, and the
+ * Kafka and Elasticsearch users of its role (the API's unless ROLE says otherwise), with the
+ * privileges the chart gives them.
+ */
+export function testEnvironment(overrides: Overrides = {}): Record<string, string> {
+  const role = overrides.ROLE ?? 'api'
+  const env = inject('appEnv')[role]
+  return { ...env, ROLE: role, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: '0', ...overrides }
 }
 
-export function testConfig(overrides: Record<string, string> = {}): Config {
+export function testConfig(overrides: Overrides = {}): Config {
   return loadConfig(testEnvironment(overrides))
+}
+
+/** The stack's own users, for what the tests check and the app may not do (any group, any index). */
+export function adminConfig(): Config {
+  return loadConfig({ ...inject('appEnv').admin, LOG_LEVEL: 'warn' })
 }
 
 export interface TestApp extends RunningApp {
   url: string
 }
 
-export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(overrides: Overrides & { ROLE: Role }): Promise<TestApp> {
   const config = testConfig(overrides)
   const app = await startApp(config, createLogger(config.LOG_LEVEL, config.ROLE))
   return { ...app, url: `http://127.0.0.1:${app.port}` }
+}
+
+export interface TestPipeline extends TestApp {
+  /** The consumer's health and metrics. */
+  consumerUrl: string
+}
+
+/**
+ * The whole pipeline as the chart runs it: an API and a consumer, each as its own identity (one
+ * process cannot be both: neither user may do the other's work). `url` is the API's.
+ */
+export async function startTestPipeline(overrides: Overrides = {}): Promise<TestPipeline> {
+  const [api, consumer] = await Promise.all([
+    startTestApp({ ...overrides, ROLE: 'api' }),
+    startTestApp({ ...overrides, ROLE: 'consumer' }),
+  ])
+  return {
+    ...api,
+    consumerUrl: consumer.url,
+    crashed: consumer.crashed,
+    stop: async () => {
+      await Promise.all([api.stop(), consumer.stop()])
+    },
+  }
 }
 
 /** How long vi.waitFor and expect.poll wait here for what Kafka and Elasticsearch do. */
@@ -37,29 +75,18 @@ export const patience = { timeout: 30_000, interval: 250 }
 export const testTopic = (name: TopicName, prefix = testConfig().KAFKA_NAME_PREFIX) =>
   kafkaName(prefix, name)
 
-const testKafka = () => createKafkaClient(testConfig(), createLogger('warn', 'test'))
+const testKafka = () => createKafkaClient(adminConfig(), createLogger('warn', 'test'))
 
 /**
- * A KAFKA_NAME_PREFIX of its own with the declared topics created under it, for a file whose
- * consumer group must not meet the members other files started and stopped.
+ * A name prefix of its own, with the declared topics and the identities' ACLs under it (made by
+ * the global setup), for a file whose consumer group must not meet the members other files
+ * started and stopped.
  */
-export async function ownKafkaNames(): Promise<{ prefix: string; remove(): Promise<void> }> {
-  const prefix = `${testConfig().KAFKA_NAME_PREFIX}${randomUUID()}.`
-  const topics = topicSpecs(prefix, testConfig().KAFKA_BROKERS.length)
-  const admin = await testKafka().admin()
-  await admin.ensureTopics(topics)
-  return {
-    prefix,
-    async remove() {
-      await admin.deleteTopics(topics.map((topic) => topic.name))
-      await admin.disconnect()
-    },
-  }
-}
+export const isolatedPrefix = () => inject('isolatedPrefix')
 
 /** The app as a child process (`node runtime/main.ts`, as a pod runs it) on the test stack. */
 export function startTestProcess(
-  overrides: Record<string, string>,
+  overrides: Overrides & { ROLE: Role },
   output: (line: string) => void,
 ): Promise<AppProcess> {
   return startAppProcess({ name: overrides.ROLE ?? 'app', env: testEnvironment(overrides), output })
@@ -104,7 +131,7 @@ export async function readTopic(
 
 /** Reads the index directly: how many documents, and which purchase ids, a set of shops has. */
 export async function storedPurchaseIds(shopIds: string[]): Promise<string[]> {
-  const config = testConfig()
+  const config = adminConfig()
   const client = createElasticsearchClient(config)
   try {
     await client.indices.refresh({ index: config.ELASTICSEARCH_INDEX })

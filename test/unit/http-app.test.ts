@@ -99,12 +99,15 @@ describe('HTTP runtime', () => {
     expect(response.headers.get('retry-after')).toBe('2')
   })
 
-  test('readiness reports each dependency and fails when one is down', async () => {
+  test('readiness reports each dependency and fails when a required one is down', async () => {
     const { app } = await memoryApp({
       readiness: {
-        kafka: async () => {},
-        elasticsearch: async () => {
-          throw new Error('connection refused')
+        kafka: { required: true, check: async () => {} },
+        elasticsearch: {
+          required: true,
+          check: async () => {
+            throw new Error('connection refused')
+          },
         },
       },
     })
@@ -115,6 +118,40 @@ describe('HTTP runtime', () => {
       checks: { kafka: 'ok', elasticsearch: 'connection refused' },
     })
     expect((await app.request('/healthz')).status).toBe(200)
+  })
+
+  test('a dependency that is not required is reported but keeps the process ready', async () => {
+    const { app } = await memoryApp({
+      readiness: {
+        kafka: { required: true, check: async () => {} },
+        elasticsearch: {
+          required: false,
+          check: async () => {
+            throw new Error('connection refused')
+          },
+        },
+      },
+    })
+    const response = await app.request('/readyz')
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({
+      status: 'ready',
+      checks: { kafka: 'ok', elasticsearch: 'connection refused' },
+    })
+  })
+
+  test('every route answers the same with a trailing slash', async () => {
+    const { app, ports } = await memoryApp()
+    const body = purchaseBody()
+    expect((await app.request('/purchases/', json(body))).status).toBe(202)
+    expect(ports.published).toHaveLength(1)
+    const day = await app.request(`/purchases/${body.shop_id}/?date=2021-12-30`)
+    expect(day.status).toBe(200)
+    const summary = await app.request(
+      `/shops/${body.shop_id}/summary/?from=2021-12-01&to=2021-12-31`,
+    )
+    expect(summary.status).toBe(200)
+    expect((await app.request('/healthz/')).status).toBe(200)
   })
 
   test('OpenAPI lists every route with its schemas, and /docs serves its own assets', async () => {
