@@ -17,7 +17,7 @@ import { lazy } from './lazy.ts'
 import { loadRoutes, loadSubscribers } from './load-handlers.ts'
 import { type AppLogger, createLogger } from './logger.ts'
 import { createMetrics } from './metrics.ts'
-import { retry } from './retry.ts'
+import { retry, untilStopped } from './retry.ts'
 
 const retryAfterSeconds = 2
 const shutdownTimeoutMs = 25_000
@@ -96,7 +96,7 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
   // The index template must exist before anything is stored (mappings are strict); Elasticsearch
   // may still be starting, so this waits for it without blocking the HTTP server.
   const storeReady = retry(() => store.setup(), {
-    policy: { attempts: Infinity, initialDelayMs: 250, maxDelayMs: 10_000 },
+    policy: untilStopped,
     signal: stopping.signal,
     onRetry: (error, attempt) => {
       metrics.startupRetries.inc({ step: 'index template' })
