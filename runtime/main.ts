@@ -18,7 +18,7 @@ import { lazy } from './lazy.ts'
 import { loadRoutes, loadSubscribers } from './load-handlers.ts'
 import { type AppLogger, createLogger } from './logger.ts'
 import { createMetrics } from './metrics.ts'
-import { retry } from './retry.ts'
+import { retry, untilStopped } from './retry.ts'
 
 const retryAfterSeconds = 2
 const shutdownTimeoutMs = 25_000
@@ -166,7 +166,7 @@ export async function setUpStore(config: Config, logger: AppLogger): Promise<voi
   )
   try {
     await retry(() => store.setup(), {
-      policy: { attempts: Infinity, initialDelayMs: 250, maxDelayMs: 10_000 },
+      policy: untilStopped,
       signal: AbortSignal.timeout(10 * 60_000),
       onRetry: (error, attempt) =>
         logger.warn({ err: error, attempt }, 'index template setup failed, retrying'),

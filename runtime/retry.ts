@@ -10,6 +10,13 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { RetryPolicy } from '../handlers/define.ts'
 
+/** A start-up step waits for a dependency that may still be starting: it tries until stopped. */
+export const untilStopped: RetryPolicy = {
+  attempts: Infinity,
+  initialDelayMs: 250,
+  maxDelayMs: 10_000,
+}
+
 export interface RetryOptions {
   /** `attempts: Infinity` retries until `signal` aborts. */
   policy: RetryPolicy
@@ -31,7 +38,7 @@ export function backoffDelay(policy: RetryPolicy, attempt: number): number {
  *
  * @example
  * await retry(() => store.setup(), {
- *   policy: { attempts: Infinity, initialDelayMs: 250, maxDelayMs: 10_000 },
+ *   policy: untilStopped,
  *   signal,
  *   onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'setup failed, retrying'),
  * })

@@ -118,12 +118,31 @@ message naming the values to change. Input: the root context.
 {{- if gt (int $k.minInsyncReplicas) (int $k.replicationFactor) }}
 {{- fail (printf "kafka.minInsyncReplicas (%d) cannot exceed kafka.replicationFactor (%d): every write would be rejected" (int $k.minInsyncReplicas) (int $k.replicationFactor)) }}
 {{- end }}
+{{- range $name, $t := $k.topics }}
+{{- if gt (int $t.replicas) (int $k.nodePool.replicas) }}
+{{- fail (printf "kafka.topics.%s.replicas (%d) cannot exceed kafka.nodePool.replicas (%d): there are not enough brokers for the replicas" $name (int $t.replicas) (int $k.nodePool.replicas)) }}
+{{- end }}
+{{- $minInsync := index $t.config "min.insync.replicas" }}
+{{- if and $minInsync (gt (int $minInsync) (int $t.replicas)) }}
+{{- fail (printf "kafka.topics.%s.config.min.insync.replicas (%d) cannot exceed its replicas (%d): every write would be rejected" $name (int $minInsync) (int $t.replicas)) }}
+{{- end }}
+{{- end }}
+{{- range $i, $s := $k.subscribers }}
+{{- range $topic := compact (list $s.topic $s.deadLetter) }}
+{{- if not (hasKey $k.topics $topic) }}
+{{- fail (printf "kafka.subscribers[%d] names topic %q, which kafka.topics does not declare" $i $topic) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if and .Values.api.autoscaling.enabled (gt (int .Values.api.autoscaling.minReplicas) (int .Values.api.autoscaling.maxReplicas)) }}
 {{- fail "api.autoscaling.minReplicas cannot exceed api.autoscaling.maxReplicas" }}
 {{- end }}
 {{- if .Values.autoscaling.keda.enabled }}
-{{- if gt (int .Values.autoscaling.keda.maxReplicas) (int $k.topic.partitions) }}
-{{- fail (printf "autoscaling.keda.maxReplicas (%d) cannot exceed kafka.topic.partitions (%d): consumers beyond the partition count sit idle" (int .Values.autoscaling.keda.maxReplicas) (int $k.topic.partitions)) }}
+{{- range $s := $k.subscribers }}
+{{- $partitions := int (index $k.topics $s.topic).partitions }}
+{{- if gt (int $.Values.autoscaling.keda.maxReplicas) $partitions }}
+{{- fail (printf "autoscaling.keda.maxReplicas (%d) cannot exceed kafka.topics.%s.partitions (%d): consumers beyond the partition count sit idle" (int $.Values.autoscaling.keda.maxReplicas) $s.topic $partitions) }}
+{{- end }}
 {{- end }}
 {{- if gt (int .Values.autoscaling.keda.minReplicas) (int .Values.autoscaling.keda.maxReplicas) }}
 {{- fail "autoscaling.keda.minReplicas cannot exceed autoscaling.keda.maxReplicas" }}

@@ -101,7 +101,7 @@ describe('helm install on a real API server', () => {
         '--set',
         'elasticsearch.nodes=5',
         '--set',
-        'kafka.topic.partitions=12',
+        'kafka.topics.purchases.partitions=12',
         '--set',
         'api.autoscaling.maxReplicas=20',
       ],

@@ -27,11 +27,15 @@ const rejected: [string, string[], RegExp][] = [
     ['--set', 'kafka.version=3.9.0'],
     /kafka\/version.*does not match pattern/,
   ],
-  ['zero partitions', ['--set', 'kafka.topic.partitions=0'], /kafka\/topic\/partitions.*minimum/],
+  [
+    'zero partitions',
+    ['--set', 'kafka.topics.purchases.partitions=0'],
+    /kafka\/topics\/purchases\/partitions.*minimum/,
+  ],
   [
     'a topic name Kafka refuses',
-    ['--set', 'kafka.topic.name=bad topic'],
-    /kafka\/topic\/name.*does not match pattern/,
+    ['--set-json', 'kafka.subscribers=[{"topic":"bad topic","group":"g","deadLetter":null}]'],
+    /kafka\/subscribers\/0\/topic.*does not match pattern/,
   ],
   [
     'a volume size without unit',
@@ -88,7 +92,22 @@ const failedChecks: [string, string[], RegExp][] = [
       '--api-versions',
       'keda.sh/v1alpha1/ScaledObject',
     ],
-    /autoscaling.keda.maxReplicas \(12\) cannot exceed kafka.topic.partitions \(6\)/,
+    /autoscaling.keda.maxReplicas \(12\) cannot exceed kafka.topics.purchases.partitions \(6\)/,
+  ],
+  [
+    'topic replicas above the broker count',
+    ['--set', 'kafka.nodePool.replicas=3', '--set', 'kafka.topics.purchases.replicas=4'],
+    /kafka.topics.purchases.replicas \(4\) cannot exceed kafka.nodePool.replicas \(3\)/,
+  ],
+  [
+    "a topic's min ISR above its replicas",
+    ['--set', 'kafka.topics.purchases.config.min\\.insync\\.replicas=4'],
+    /kafka.topics.purchases.config.min.insync.replicas \(4\) cannot exceed its replicas \(3\)/,
+  ],
+  [
+    'a subscriber on an undeclared topic',
+    ['--set-json', 'kafka.subscribers=[{"topic":"refunds","group":"g","deadLetter":null}]'],
+    /kafka.subscribers\[0\] names topic "refunds", which kafka.topics does not declare/,
   ],
   [
     'HPA min above max',

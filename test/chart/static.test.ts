@@ -4,7 +4,9 @@ import { cpSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { topics } from '../../handlers/topics.ts'
 import { environmentVariables } from '../../runtime/config.ts'
+import { loadSubscribers } from '../../runtime/load-handlers.ts'
 import { readmeWithTable, valueDocs, valuesTable } from '../../scripts/chart/values-doc.ts'
 import {
   env,
@@ -172,6 +174,43 @@ describe('rendered defaults', () => {
       expect(u.spec.authentication.type).toBe('scram-sha-512')
       expect(u.metadata.labels?.['strimzi.io/cluster']).toBe('icecream')
     }
+  })
+
+  it('renders the topics of handlers/topics.ts and ACLs for the subscribers of handlers/subscribers/', async () => {
+    const all = docs()
+    const asStrings = (config: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(config).map(([key, value]) => [key, String(value)]))
+    const rendered = all
+      .filter((d) => d.kind === 'KafkaTopic')
+      .map((t) => ({
+        name: t.spec.topicName,
+        partitions: t.spec.partitions,
+        replicas: t.spec.replicas,
+        config: asStrings(t.spec.config),
+      }))
+    const declared = Object.entries(topics).map(([name, topic]) => ({
+      name,
+      partitions: topic.partitions,
+      replicas: topic.replicationFactor,
+      config: asStrings(topic.config),
+    }))
+    const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name)
+    expect(rendered.sort(byName)).toEqual(declared.sort(byName))
+
+    const subscribers = await loadSubscribers()
+    const granted = (type: string, operation: string) =>
+      find(all, 'KafkaUser', 'icecream-consumer')
+        .spec.authorization.acls.filter(
+          (a: { resource: { type: string }; operations: string[] }) =>
+            a.resource.type === type && a.operations.includes(operation),
+        )
+        .map((a: { resource: { name: string } }) => a.resource.name)
+        .sort()
+    expect(granted('group', 'Read')).toEqual(subscribers.map((s) => s.group).sort())
+    expect(granted('topic', 'Read')).toEqual(subscribers.map((s) => s.topic).sort())
+    expect(granted('topic', 'Write')).toEqual(
+      subscribers.flatMap((s) => (s.deadLetter ? [s.deadLetter] : [])).sort(),
+    )
   })
 
   it('configures Kafka: SCRAM listener, simple authorization, RF 3, min ISR 2, metrics, exporter', () => {
