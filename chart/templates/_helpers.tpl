@@ -82,11 +82,23 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "icecream.kedaUser" -}}
 {{- printf "%s-keda" (include "icecream.fullname" .) }}
 {{- end }}
-{{- define "icecream.esUserSecret" -}}
-{{- printf "%s-es-app-user" (include "icecream.fullname" .) }}
-{{- end }}
+{{/*
+The Elasticsearch user of an identity (api, consumer, setup) and its basic-auth Secret.
+Input: dict "root" (the root context) "identity".
+*/}}
 {{- define "icecream.esUsername" -}}
-{{- printf "%s-app" (include "icecream.fullname" .) }}
+{{- printf "%s-%s" (include "icecream.fullname" .root) .identity }}
+{{- end }}
+{{- define "icecream.esUserSecret" -}}
+{{- printf "%s-es-%s-user" (include "icecream.fullname" .root) .identity }}
+{{- end }}
+
+{{/*
+icecream.privileges: chart/files/privileges.yaml, the one definition of what each identity may do
+(the local stack reads the same file). Input: the root context. Use with fromYaml.
+*/}}
+{{- define "icecream.privileges" -}}
+{{- .Files.Get "files/privileges.yaml" }}
 {{- end }}
 
 {{/* icecream.kafkaPort: 9093 with TLS, else 9092. Input: the root context. */}}

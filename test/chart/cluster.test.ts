@@ -88,7 +88,7 @@ describe('helm install on a real API server', () => {
     const ns = 'set-defaults'
     const esPath = `/apis/elasticsearch.k8s.elastic.co/v1/namespaces/${ns}/elasticsearches/icecream`
     const before = (await api('GET', esPath)).body as { metadata: { uid: string } }
-    const secretPath = `/api/v1/namespaces/${ns}/secrets/icecream-es-app-user`
+    const secretPath = `/api/v1/namespaces/${ns}/secrets/icecream-es-consumer-user`
     const password = ((await api('GET', secretPath)).body as { data: { password: string } }).data
       .password
     const r = helm(

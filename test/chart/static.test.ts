@@ -9,6 +9,12 @@ import { environmentVariables } from '../../runtime/config.ts'
 import { loadSubscribers } from '../../runtime/load-handlers.ts'
 import { readmeWithTable, valueDocs, valuesTable } from '../../scripts/chart/values-doc.ts'
 import {
+  elasticsearchRole,
+  elasticsearchRoles,
+  kafkaAcls,
+  readPrivileges,
+} from '../../scripts/local-stack/privileges.ts'
+import {
   env,
   find,
   helm,
@@ -139,7 +145,7 @@ describe('rendered defaults', () => {
       secretKeyRef: { name: 'icecream-consumer', key: 'password' },
     })
     expect(ref(api, 'ELASTICSEARCH_PASSWORD')?.valueFrom).toEqual({
-      secretKeyRef: { name: 'icecream-es-app-user', key: 'password' },
+      secretKeyRef: { name: 'icecream-es-api-user', key: 'password' },
     })
     for (const c of [api, consumer]) {
       for (const e of c.env)
@@ -157,22 +163,66 @@ describe('rendered defaults', () => {
     expect(readFileSync(path.join(env().chart, 'values.yaml'), 'utf8')).not.toMatch(/password:/i)
   })
 
-  it('gives the API write-only and the consumer read + dead-letter ACLs', () => {
+  it('grants exactly the ACLs and Elasticsearch roles the local stack applies', async () => {
     const all = docs()
-    const acls = (name: string) =>
-      find(all, 'KafkaUser', name).spec.authorization.acls.map(
-        (a: { resource: { type: string; name: string }; operations: string[] }) =>
-          `${a.resource.type}:${a.resource.name}:${[...a.operations].sort().join('+')}`,
-      )
-    expect(acls('icecream-api')).toEqual(['topic:purchases:Describe+Write'])
-    expect(acls('icecream-consumer').sort()).toEqual([
-      'group:purchases-indexer:Describe+Read',
-      'topic:purchases.dead-letter:Describe+Write',
-      'topic:purchases:Describe+Read',
-    ])
+    const privileges = await readPrivileges()
+    const rendered = (['api', 'consumer'] as const).flatMap((identity) =>
+      find(all, 'KafkaUser', `icecream-${identity}`).spec.authorization.acls.map(
+        (a: {
+          type: string
+          resource: { type: 'topic' | 'group'; name: string; patternType: string }
+          operations: string[]
+        }) => {
+          expect(a.type).toBe('allow')
+          expect(a.resource.patternType).toBe('literal')
+          return {
+            principal: `User:${identity}`,
+            resourceType: a.resource.type,
+            name: a.resource.name,
+            operations: [...a.operations].sort(),
+          }
+        },
+      ),
+    )
+    expect(rendered).toEqual(kafkaAcls(privileges, { api: 'api', consumer: 'consumer' }))
     for (const u of all.filter((d) => d.kind === 'KafkaUser')) {
       expect(u.spec.authentication.type).toBe('scram-sha-512')
       expect(u.metadata.labels?.['strimzi.io/cluster']).toBe('icecream')
+    }
+
+    const roles = parse(find(all, 'Secret', 'icecream-es-roles').stringData['roles.yml'])
+    expect(roles).toEqual(elasticsearchRoles(privileges, 'purchases'))
+    for (const identity of ['api', 'consumer', 'setup']) {
+      const user = find(all, 'Secret', `icecream-es-${identity}-user`)
+      expect(user.type).toBe('kubernetes.io/basic-auth')
+      expect(user.stringData.roles).toBe(elasticsearchRole(identity as 'api'))
+    }
+    const fileRealm = find(all, 'Elasticsearch').spec.auth.fileRealm.map(
+      (r: { secretName: string }) => r.secretName,
+    )
+    expect(fileRealm).toEqual(['api', 'consumer', 'setup'].map((i) => `icecream-es-${i}-user`))
+  })
+
+  it('runs the store setup as a Job of its own identity, and each Deployment as its own', () => {
+    const all = docs()
+    const job = find(all, 'Job', 'icecream-store-setup-1').spec.template.spec
+    const env = (c: { env: { name: string; value?: string; valueFrom?: unknown }[] }) =>
+      Object.fromEntries(c.env.map((e) => [e.name, e.value ?? e.valueFrom]))
+    expect(env(job.containers[0])).toMatchObject({
+      ROLE: 'setup',
+      KAFKA_SASL_MECHANISM: 'none',
+      ELASTICSEARCH_USERNAME: 'icecream-setup',
+      ELASTICSEARCH_PASSWORD: { secretKeyRef: { name: 'icecream-es-setup-user', key: 'password' } },
+    })
+    for (const role of ['api', 'consumer']) {
+      const container = find(all, 'Deployment', `icecream-${role}`).spec.template.spec.containers[0]
+      expect(env(container)).toMatchObject({
+        ROLE: role,
+        ELASTICSEARCH_USERNAME: `icecream-${role}`,
+        ELASTICSEARCH_PASSWORD: {
+          secretKeyRef: { name: `icecream-es-${role}-user`, key: 'password' },
+        },
+      })
     }
   })
 
