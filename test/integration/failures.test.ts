@@ -4,10 +4,12 @@
  */
 import { randomUUID } from 'node:crypto'
 import { afterEach, describe, expect, test, vi } from 'vitest'
+import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
 import type { IncomingMessage } from '../../runtime/kafka/client.ts'
 import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import {
+  adminConfig,
   patience,
   postAccepted,
   postPurchase,
@@ -154,6 +156,98 @@ test('Elasticsearch down: the consumer backs off, then stores everything once it
     60_000,
   )
   await expect.poll(async () => totalLag(await metricsOf(consumer.url)), patience).toBe(0)
+})
+
+/** The consumer's count of events it sent to the dead letters. */
+const deadLettered = (metrics: string) =>
+  Number(
+    /kafka_consumed_events_total\{[^}]*outcome="dead-lettered"[^}]*\} (\d+)/.exec(metrics)?.[1] ??
+      0,
+  )
+
+/** Posts 15 purchases and waits until the consumer backs off from the store with them waiting. */
+async function postDuringOutage(apiUrl: string, consumerUrl: string) {
+  const shopId = randomUUID()
+  const bodies = Array.from({ length: 15 }, () => purchaseBody({ shop_id: shopId }))
+  await postAccepted(apiUrl, bodies)
+  await vi.waitFor(async () => {
+    const text = await metricsOf(consumerUrl)
+    expect(text).toMatch(/kafka_consumer_backoffs_total\{[^}]*reason="unavailable"[^}]*\} [1-9]/)
+    expect(totalLag(text)).toBeGreaterThanOrEqual(15)
+  }, patience)
+  return { shopId, purchaseIds: bodies.map((b) => b.purchase_id as string) }
+}
+
+test('Elasticsearch frozen: the API takes purchases and stays ready, its reads fail fast with 503', async () => {
+  const proxy = await startTcpProxy(Number(new URL(testConfig().ELASTICSEARCH_URL).port))
+  running.push({ stop: () => proxy.close() })
+  const api = await track(
+    startTestApp({ ROLE: 'api', ELASTICSEARCH_URL: `https://127.0.0.1:${proxy.port}` }),
+  )
+  proxy.freeze()
+  const body = purchaseBody()
+  expect((await postPurchase(api.url, body)).status).toBe(202)
+
+  // Bounded well below a client's patience: the API's store timeout is 3 s, with no retry.
+  const read = await fetch(`${api.url}/purchases/${body.shop_id}?date=2021-12-30`, {
+    signal: AbortSignal.timeout(10_000),
+  })
+  expect(read.status).toBe(503)
+  expect(read.headers.get('retry-after')).toBe('2')
+  expect(read.headers.get('content-type')).toContain('application/problem+json')
+
+  const ready = await fetch(`${api.url}/readyz`)
+  expect(ready.status).toBe(200)
+  const { checks } = (await ready.json()) as { checks: Record<string, string> }
+  expect(checks.kafka).toBe('ok')
+  expect(checks.elasticsearch).not.toBe('ok')
+})
+
+test('a write block on the index is an outage: no dead letters, no commits, all stored once lifted', async () => {
+  const admin = createElasticsearchClient(adminConfig())
+  const index = adminConfig().ELASTICSEARCH_INDEX
+  const block = (on: boolean) =>
+    admin.indices.putSettings({ index, settings: { 'index.blocks.write': on } })
+  running.push({
+    stop: async () => {
+      await block(false)
+      await admin.close()
+    },
+  })
+  const { url: apiUrl } = await track(startTestApp({ ROLE: 'api' }))
+  const consumer = await track(startTestApp({ ROLE: 'consumer' }))
+  await expect.poll(async () => (await fetch(`${consumer.url}/readyz`)).ok, patience).toBe(true)
+  const before = deadLettered(await metricsOf(consumer.url))
+
+  await block(true)
+  const { shopId, purchaseIds } = await postDuringOutage(apiUrl, consumer.url)
+  expect(await storedPurchaseIds([shopId])).toEqual([])
+  await block(false)
+
+  await expectExactly([shopId], purchaseIds, 60_000)
+  await expect.poll(async () => totalLag(await metricsOf(consumer.url)), patience).toBe(0)
+  expect(deadLettered(await metricsOf(consumer.url))).toBe(before)
+})
+
+test('wrong store credentials are an outage, not poison: not ready, nothing dead-lettered', async () => {
+  const { url: apiUrl } = await track(startTestApp({ ROLE: 'api' }))
+  let outage = { shopId: '', purchaseIds: [] as string[] }
+  const wrong = await startTestApp({ ROLE: 'consumer', ELASTICSEARCH_PASSWORD: 'not-the-password' })
+  try {
+    const ready = await fetch(`${wrong.url}/readyz`)
+    expect(ready.status).toBe(503)
+    const { checks } = (await ready.json()) as { checks: Record<string, string> }
+    expect(checks.elasticsearch).toMatch(/401/)
+    const { shopId, purchaseIds } = await postDuringOutage(apiUrl, wrong.url)
+    expect(deadLettered(await metricsOf(wrong.url))).toBe(0)
+    outage = { shopId, purchaseIds }
+  } finally {
+    await wrong.stop()
+  }
+
+  // Nothing was committed: a consumer with the right credentials stores every one.
+  await track(startTestApp({ ROLE: 'consumer' }))
+  await expectExactly([outage.shopId], outage.purchaseIds, 60_000)
 })
 
 test('paused consumers: the API keeps accepting, the lag grows, and it drains on resume', async () => {
