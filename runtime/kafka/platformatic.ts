@@ -114,7 +114,8 @@ async function createProducer(options: BaseOptions): Promise<Producer> {
     acks: ProduceAcks.ALL,
     maxInflights: 1,
     // Keys land where Kafka's Java client and kafkajs put them (the library's default differs
-    // for half of all keys), so switching adapters keeps each key on its partition.
+    // for half of all keys), so switching adapters keeps each key on its partition. Keyless
+    // messages rotate: the compatible partitioner alone would put them all on partition 0.
     partitioner: (message, key) => (key ? compatibilityPartitioner(message, key) : keyless++),
   })
   try {
