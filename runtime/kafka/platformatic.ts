@@ -1,0 +1,504 @@
+/**
+ * The Kafka port on @platformatic/kafka, with KIP-848's consumer group protocol: the broker
+ * assigns the partitions and moves only those that change owner, so a member joining or leaving
+ * does not stop the others.
+ */
+import { readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  type BaseOptions,
+  compatibilityPartitioner,
+  findErrorBy,
+  Admin as KafkaAdmin,
+  Consumer as KafkaConsumer,
+  Producer as KafkaProducer,
+  ListOffsetTimestamps,
+  type Message,
+  type MessagesStream,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  ProduceAcks,
+} from '@platformatic/kafka'
+import type { Config } from '../config.ts'
+import type { AppLogger } from '../logger.ts'
+import type {
+  Admin,
+  Consumer,
+  ConsumerOptions,
+  IncomingMessage,
+  KafkaClient,
+  PartitionBatch,
+  Producer,
+} from './client.ts'
+
+type KafkaSettings = Pick<
+  Config,
+  | 'KAFKA_BROKERS'
+  | 'KAFKA_CLIENT_ID'
+  | 'KAFKA_SASL_MECHANISM'
+  | 'KAFKA_USERNAME'
+  | 'KAFKA_PASSWORD'
+  | 'KAFKA_SSL'
+  | 'KAFKA_CA_FILE'
+>
+
+/** Null keys and values arrive as undefined. */
+type Fetched = Message<Buffer | undefined, Buffer | undefined, Buffer, Buffer | undefined>
+type Stream = MessagesStream<Buffer | undefined, Buffer | undefined, Buffer, Buffer | undefined>
+type Handler = (batch: PartitionBatch) => Promise<void>
+
+const maxBytesPerPartition = 2 * 1024 * 1024
+const maxBytes = 10 * 1024 * 1024
+/** Fetched messages waiting for their partition's turn; past this the stream is not read. */
+const maxQueuedBytes = maxBytes
+
+function clientOptions(config: KafkaSettings): BaseOptions {
+  const tls = config.KAFKA_SSL
+    ? config.KAFKA_CA_FILE
+      ? { ca: [readFileSync(config.KAFKA_CA_FILE, 'utf8')] }
+      : {}
+    : undefined
+  return {
+    clientId: config.KAFKA_CLIENT_ID,
+    bootstrapBrokers: config.KAFKA_BROKERS,
+    ...(tls && { tls }),
+    ...(config.KAFKA_SASL_MECHANISM === 'scram-sha-512' && {
+      sasl: {
+        mechanism: 'SCRAM-SHA-512',
+        username: config.KAFKA_USERNAME ?? '',
+        password: config.KAFKA_PASSWORD ?? '',
+      },
+    }),
+    connectTimeout: 3_000,
+    requestTimeout: 10_000,
+    // Short retries: callers decide what an outage means (503 for the API, back-off for consumers).
+    retries: 5,
+    retryDelay: (_client, _operation, attempt) => Math.min(2_000, 100 * 2 ** attempt),
+  }
+}
+
+/** Retrying may help unless the library marked an error in the chain as final (bad credentials). */
+function retriable(error: unknown): boolean {
+  return !(error instanceof Error && findErrorBy(error, 'canRetry', false))
+}
+
+/**
+ * The broker no longer knows the member (its session expired during an outage). The library
+ * keeps heartbeating with the old member id for ever, so only a new client gets back in.
+ */
+function membershipLost(error: unknown): boolean {
+  return error instanceof Error && findErrorBy(error, 'unknownMemberId', true) !== null
+}
+
+function toIncoming(message: Fetched): IncomingMessage {
+  const headers: { [name: string]: string } = {}
+  // The first of repeated headers wins, as with kafkajs.
+  for (const [name, value] of message.headerEntries) {
+    const key = name.toString('utf8')
+    if (value !== undefined && !Object.hasOwn(headers, key)) headers[key] = value.toString('utf8')
+  }
+  return {
+    key: message.key ?? null,
+    value: message.value ?? null,
+    offset: message.offset,
+    timestamp: Number(message.timestamp),
+    headers,
+  }
+}
+
+async function createProducer(options: BaseOptions): Promise<Producer> {
+  let keyless = 0
+  const producer = new KafkaProducer<Buffer | undefined, Buffer, Buffer, Buffer>({
+    ...options,
+    idempotent: true,
+    acks: ProduceAcks.ALL,
+    maxInflights: 1,
+    // Keys land where Kafka's Java client and kafkajs put them (the library's default differs
+    // for half of all keys), so switching adapters keeps each key on its partition. Keyless
+    // messages rotate: the compatible partitioner alone would put them all on partition 0.
+    partitioner: (message, key) => (key ? compatibilityPartitioner(message, key) : keyless++),
+  })
+  try {
+    // Connects and gets the producer id now, so a broker that is down fails here, not later.
+    await producer.initIdempotentProducer({})
+  } catch (error) {
+    await producer.close()
+    throw error
+  }
+  return {
+    async send(batches) {
+      await producer.send({
+        messages: batches.flatMap(({ topic, messages }) =>
+          messages.map(({ key, value, headers }) => ({
+            topic,
+            key: key === null ? undefined : Buffer.from(key),
+            value: typeof value === 'string' ? Buffer.from(value) : value,
+            headers: new Map(
+              Object.entries(headers ?? {}).map(([name, text]) => [
+                Buffer.from(name),
+                Buffer.from(text),
+              ]),
+            ),
+          })),
+        ),
+      })
+    },
+    disconnect: () => producer.close(),
+  }
+}
+
+interface PartitionState {
+  partition: number
+  /** Fetched and not handed out yet, in offset order. */
+  queue: Fetched[]
+  bytes: number
+  /** The offset after the last one queued: a fetch starting below it is a repeat, skipped. */
+  next: bigint | undefined
+  busy: boolean
+  /** Assigned to another member now: nothing of it may be committed from here. */
+  lost: boolean
+  abort: AbortController
+}
+
+/**
+ * The library hands out single messages from one stream over every assigned partition. This
+ * regroups them per partition (one batch at a time each, up to `concurrency` partitions at once)
+ * and watches the assignment. When a partition is lost, or a batch or the stream fails, the
+ * stream is replaced by a new one that reads from the committed offsets: the library would
+ * otherwise go on from what it had fetched, skipping what was fetched but never handled. A
+ * member the broker dropped is replaced by a new client.
+ */
+function createConsumer(
+  options: BaseOptions,
+  { group, topic, concurrency }: ConsumerOptions,
+  logger: AppLogger,
+): Consumer {
+  const log = logger.child({ component: 'platformatic-kafka', group, topic })
+  function join() {
+    const joined = new KafkaConsumer<
+      Buffer | undefined,
+      Buffer | undefined,
+      Buffer,
+      Buffer | undefined
+    >({
+      ...options,
+      groupId: group,
+      groupProtocol: 'consumer',
+      // The time a member has to give up a revoked partition, as kafkajs's default.
+      rebalanceTimeout: 60_000,
+      autocommit: false,
+      maxBytes,
+      maxBytesPerPartition,
+    })
+    joined.on('consumer:heartbeat:end', pump)
+    joined.on('consumer:heartbeat:error', ({ error }) => {
+      if (membershipLost(error)) rejoin(error)
+      else log.warn({ err: error }, 'consumer group heartbeat failed')
+    })
+    joined.on('error', fail)
+    return joined
+  }
+  const streamOptions = {
+    topics: [topic],
+    mode: MessagesStreamModes.COMMITTED,
+    fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+  }
+  const partitions = new Map<number, PartitionState>()
+  /** Partitions that are not busy and have queued messages, in the order they became so. */
+  const ready: PartitionState[] = []
+  const inFlight = new Set<Promise<void>>()
+  const halt = new AbortController()
+  const crash = Promise.withResolvers<Error>()
+  let handle: Handler | undefined
+  let stream: Stream | undefined
+  let restarting = false
+  /** The broker dropped this member: the next restart replaces the client, as it cannot rejoin. */
+  let renew = false
+  let paused = false
+  let queuedBytes = 0
+  let failures = 0
+  let stopped: Promise<void> | undefined
+  let kafka = join()
+
+  function fail(error: Error) {
+    if (halt.signal.aborted) return
+    log.error({ err: error }, 'Kafka consumer gave up')
+    halt.abort(error)
+    for (const state of partitions.values()) state.abort.abort(error)
+    crash.resolve(error)
+  }
+
+  function backoff(): number {
+    return Math.min(30_000, 500 * 2 ** failures++)
+  }
+
+  function assigned(): Set<number> {
+    return new Set(kafka.assignments?.find((assignment) => assignment.topic === topic)?.partitions)
+  }
+
+  function release(state: PartitionState) {
+    state.lost = true
+    state.abort.abort(new Error(`partition ${state.partition} of ${topic} was reassigned`))
+    partitions.delete(state.partition)
+    queuedBytes -= state.bytes
+    state.queue = []
+    state.bytes = 0
+  }
+
+  function enqueue(message: Fetched) {
+    let state = partitions.get(message.partition)
+    if (!state) {
+      state = {
+        partition: message.partition,
+        queue: [],
+        bytes: 0,
+        next: undefined,
+        busy: false,
+        lost: false,
+        abort: new AbortController(),
+      }
+      partitions.set(message.partition, state)
+    }
+    if (state.next !== undefined && message.offset < state.next) return
+    state.next = message.offset + 1n
+    if (!state.busy && state.queue.length === 0) ready.push(state)
+    const size = message.value?.length ?? 0
+    state.queue.push(message)
+    state.bytes += size
+    queuedBytes += size
+  }
+
+  /** Reconciles the assignment, reads what the stream holds, and hands out batches. */
+  function pump() {
+    if (!handle || halt.signal.aborted) return
+    const owned = assigned()
+    const lost = [...partitions.values()].filter((state) => !owned.has(state.partition))
+    if (lost.length > 0) {
+      for (const state of lost) release(state)
+      log.info({ partitions: lost.map((state) => state.partition) }, 'partitions reassigned')
+      // The stream may still hold what it fetched of them, and would resume from there later.
+      void restart(0)
+    }
+    while (stream && !paused && queuedBytes < maxQueuedBytes) {
+      const message: Fetched | null = stream.read()
+      if (message === null) break
+      // Fetched before the partition was lost: its new owner reads it.
+      if (owned.has(message.partition)) enqueue(message)
+    }
+    while (!paused && inFlight.size < concurrency) {
+      const state = ready.shift()
+      if (!state) break
+      if (!state.lost) run(state, handle)
+    }
+  }
+
+  function run(state: PartitionState, onBatch: Handler) {
+    const messages = state.queue
+    state.queue = []
+    queuedBytes -= state.bytes
+    state.bytes = 0
+    state.busy = true
+    const task = deliver(state, messages, onBatch).finally(() => {
+      inFlight.delete(task)
+      state.busy = false
+      if (!state.lost && state.queue.length > 0) ready.push(state)
+      pump()
+    })
+    inFlight.add(task)
+  }
+
+  async function deliver(state: PartitionState, messages: Fetched[], onBatch: Handler) {
+    const { partition } = state
+    try {
+      await onBatch({
+        topic,
+        partition,
+        messages: messages.map(toIncoming),
+        signal: state.abort.signal,
+        async commitThrough(offset) {
+          // The new owner commits this partition now; a late commit here would overwrite theirs.
+          if (state.lost) throw state.abort.signal.reason
+          const leaderEpoch = messages.find((message) => message.offset === offset)?.leaderEpoch
+          await kafka.commit({
+            offsets: [{ topic, partition, offset: offset + 1n, leaderEpoch: leaderEpoch ?? -1 }],
+          })
+        },
+      })
+      failures = 0
+    } catch (error) {
+      if (state.lost || halt.signal.aborted) return
+      log.error({ err: error, partition }, 'batch failed; its partition is read again')
+      // What followed the failed batch must not be handed out before the batch is retried.
+      queuedBytes -= state.bytes
+      state.queue = []
+      state.bytes = 0
+      state.next = undefined
+      void restart(backoff())
+    }
+  }
+
+  /** Opens a stream at the committed offsets and makes it the one read. */
+  async function open() {
+    const opened = await kafka.consume(streamOptions)
+    if (paused) opened.pause()
+    opened.on('readable', pump)
+    opened.on('error', (error) => {
+      if (opened !== stream) return
+      if (membershipLost(error)) return rejoin(error)
+      if (!retriable(error)) return fail(error)
+      log.warn({ err: error }, 'Kafka fetch failed; reading again from the committed offsets')
+      void restart(backoff())
+    })
+    stream = opened
+  }
+
+  /** Replaces the stream (and the client, when the broker dropped it) after `delayMs`. */
+  async function restart(delayMs: number) {
+    if (restarting || halt.signal.aborted) return
+    restarting = true
+    const previous = stream
+    stream = undefined
+    previous?.pause()
+    try {
+      await sleep(delayMs, undefined, { signal: halt.signal })
+      if (renew) {
+        renew = false
+        for (const state of partitions.values()) release(state)
+        const dropped = kafka
+        kafka = join()
+        await dropped.close(true).catch((error: unknown) => log.warn({ err: error }, 'close'))
+      }
+      // Opened before the previous one closes, so the group subscription never lapses.
+      await open()
+    } catch (error) {
+      if (halt.signal.aborted) return
+      if (membershipLost(error)) renew = true
+      else if (!retriable(error)) fail(error as Error)
+    } finally {
+      restarting = false
+    }
+    await previous?.close().catch((error: unknown) => log.warn({ err: error }, 'stream close'))
+    if (stream) pump()
+    else if (!halt.signal.aborted) void restart(backoff())
+  }
+
+  function rejoin(error: Error) {
+    log.warn({ err: error }, 'the group dropped this member; joining again')
+    renew = true
+    void restart(0)
+  }
+
+  return {
+    async start(onBatch) {
+      handle = onBatch
+      await open()
+      pump()
+    },
+    pause() {
+      paused = true
+      stream?.pause()
+    },
+    resume() {
+      paused = false
+      stream?.resume()
+      pump()
+    },
+    crashed: crash.promise,
+    stop() {
+      stopped ??= (async () => {
+        const stopping = new Error('consumer stopping')
+        halt.abort(stopping)
+        for (const state of partitions.values()) state.abort.abort(stopping)
+        await Promise.allSettled(inFlight)
+        // Closes the stream and leaves the group, so its partitions move at once.
+        await kafka.close(true)
+      })()
+      return stopped
+    },
+  }
+}
+
+function createAdmin(options: BaseOptions): Admin {
+  const admin = new KafkaAdmin(options)
+  return {
+    async ensureTopics(topics) {
+      const existing = new Set(await admin.listTopics())
+      await Promise.all(
+        topics
+          .filter((spec) => !existing.has(spec.name))
+          .map(async (spec) => {
+            try {
+              await admin.createTopics({
+                topics: [
+                  {
+                    topic: spec.name,
+                    partitions: spec.partitions,
+                    replicas: spec.replicationFactor,
+                  },
+                ],
+                configs: Object.entries(spec.config ?? {}).map(([name, value]) => ({
+                  name,
+                  value,
+                })),
+              })
+            } catch (error) {
+              // Created by someone else since the listing: what was wanted.
+              if (!findErrorBy(error as Error, 'apiId', 'TOPIC_ALREADY_EXISTS')) throw error
+            }
+          }),
+      )
+    },
+    async deleteTopics(names) {
+      await admin.deleteTopics({ topics: names })
+    },
+    async ping() {
+      // One attempt: a readiness probe asks again by itself.
+      await admin.metadata({ topics: [], forceUpdate: true, retries: 0 })
+    },
+    async lag(group, topic) {
+      const metadata = await admin.metadata({ topics: [topic] })
+      const count = metadata.topics.get(topic)?.partitionsCount ?? 0
+      const indexes = Array.from({ length: count }, (_, index) => index)
+      const offsetsAt = async (timestamp: bigint) => {
+        const [listed] = await admin.listOffsets({
+          topics: [
+            {
+              name: topic,
+              partitions: indexes.map((partitionIndex) => ({ partitionIndex, timestamp })),
+            },
+          ],
+        })
+        return new Map(listed?.partitions.map((p) => [p.partitionIndex, p.offset]))
+      }
+      const [ends, starts, [committed]] = await Promise.all([
+        offsetsAt(ListOffsetTimestamps.LATEST),
+        offsetsAt(ListOffsetTimestamps.EARLIEST),
+        admin.listConsumerGroupOffsets({
+          groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: indexes }] }],
+        }),
+      ])
+      const stored = new Map(
+        committed?.topics
+          .find((entry) => entry.name === topic)
+          ?.partitions.map((p) => [p.partitionIndex, p.committedOffset]),
+      )
+      return indexes.map((partition) => {
+        const end = Number(ends.get(partition) ?? 0n)
+        const offset = stored.get(partition) ?? -1n
+        // No commit yet: the group starts from the beginning, so everything retained is lag.
+        const next = Number(offset < 0n ? (starts.get(partition) ?? 0n) : offset)
+        return { partition, committed: next, end, lag: Math.max(0, end - next) }
+      })
+    },
+    disconnect: () => admin.close(),
+  }
+}
+
+export function createPlatformaticClient(config: KafkaSettings, logger: AppLogger): KafkaClient {
+  const options = clientOptions(config)
+  return {
+    producer: () => createProducer(options),
+    consumer: async (consumerOptions) => createConsumer(options, consumerOptions, logger),
+    admin: async () => createAdmin(options),
+  }
+}
