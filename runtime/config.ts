@@ -30,7 +30,7 @@ const Environment = z
       .default(64 * 1024),
 
     /** The adapter behind the Kafka port (runtime/kafka/index.ts). */
-    KAFKA_CLIENT: z.enum(['kafkajs']).default('kafkajs'),
+    KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
     KAFKA_BROKERS: list,
     KAFKA_CLIENT_ID: z.string().min(1).default('icecream'),
     KAFKA_SASL_MECHANISM: z.enum(['scram-sha-512', 'none']).default('none'),

@@ -6,12 +6,14 @@ import type { KafkaSettings } from '../config.ts'
 import type { AppLogger } from '../logger.ts'
 import type { KafkaClient } from './client.ts'
 import { createKafkajsClient } from './kafkajs.ts'
+import { createPlatformaticClient } from './platformatic.ts'
 
 const adapters: Record<
   KafkaSettings['KAFKA_CLIENT'],
   (config: KafkaSettings, logger: AppLogger) => KafkaClient
 > = {
   kafkajs: createKafkajsClient,
+  platformatic: createPlatformaticClient,
 }
 
 export function createKafkaClient(config: KafkaSettings, logger: AppLogger): KafkaClient {

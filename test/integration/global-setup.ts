@@ -27,6 +27,8 @@ export default async function setup(project: TestProject) {
     dataDir: join(cacheDir(), portBase === 29_000 ? 'test-stack' : `test-stack-${portBase}`),
     ports: { kafka: portBase + 92, elasticsearch: portBase + 200 },
     run: { name: run },
+    // `KAFKA_CLIENT=platformatic npm test -- --project integration`: the same tests on the other adapter.
+    env: process.env.KAFKA_CLIENT ? { KAFKA_CLIENT: process.env.KAFKA_CLIENT } : {},
     log: (line) => process.stderr.write(`[test stack] ${line}\n`),
   })
   const { env } = await harness.ready

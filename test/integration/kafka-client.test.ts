@@ -14,13 +14,15 @@ import type {
   PartitionBatch,
   Producer,
 } from '../../runtime/kafka/client.ts'
-import { createPlatformaticClient } from '../../runtime/kafka/platformatic.ts'
+import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { type AppLogger, createLogger } from '../../runtime/logger.ts'
-import { testConfig } from '../support/app.ts'
+import { adminConfig } from '../support/app.ts'
 
-const adapters: { name: string; create: (config: Config, logger: AppLogger) => KafkaClient }[] = [
-  { name: 'platformatic', create: createPlatformaticClient },
-]
+const adapters = (['kafkajs', 'platformatic'] as const).map((name) => ({
+  name,
+  create: (config: Config, logger: AppLogger): KafkaClient =>
+    createKafkaClient({ ...config, KAFKA_CLIENT: name }, logger),
+}))
 
 /** Rebalances ride on heartbeats (seconds apart), so waits are generous; none is a sleep. */
 const patiently = { timeout: 45_000, interval: 100 }
@@ -34,7 +36,8 @@ const sum = (values: number[]) => values.reduce((total, value) => total + value,
 
 describe.each(adapters)('the $name adapter', ({ name, create }) => {
   const logger = createLogger('warn', `kafka-client-${name}`)
-  const client = create(testConfig(), logger)
+  // Its own topics and groups: the stack's admin, not one of the app's identities.
+  const client = create(adminConfig(), logger)
   const createdTopics: string[] = []
   const running: Consumer[] = []
   let admin: Admin
@@ -430,7 +433,7 @@ describe.each(adapters)('the $name adapter', ({ name, create }) => {
       }),
     )
     await new Promise((resolve) => server.close(resolve))
-    const nowhere = create(testConfig({ KAFKA_BROKERS: `127.0.0.1:${port}` }), logger)
+    const nowhere = create({ ...adminConfig(), KAFKA_BROKERS: [`127.0.0.1:${port}`] }, logger)
     const pinged = (async () => {
       const closed = await nowhere.admin()
       try {
