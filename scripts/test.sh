@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command: type-check, lint, then each vitest project in turn (unit, integration against
 # a real Kafka and Elasticsearch, on kafkajs and again on @platformatic/kafka, chart, terraform,
-# image), so that one project's failed setup cannot hide the others' results. Arguments go to a single vitest run instead
-# (`npm test -- --project unit`). Ends with the line "N passed, N failed".
+# image), so that one project's failed setup cannot hide the others' results. Arguments go to a
+# single vitest run instead (`npm test -- --project unit`). Ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure-deps.sh
