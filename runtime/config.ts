@@ -52,6 +52,8 @@ const Environment = z
     PUBLISH_MAX_PENDING: z.coerce.number().int().min(1).default(10_000),
     /** Partitions whose batches are stored at the same time (order within each is kept). */
     CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
+    /** A consumer whose Kafka client gives up this many times in a row fails its liveness check. */
+    CONSUMER_MAX_RESTARTS: z.coerce.number().int().min(0).default(5),
     /** Serve POST /consumer/pause and /consumer/resume (a demo aid: no authentication). */
     CONSUMER_CONTROL: flag.default(false),
     /** Bulk requests are cut at this many documents or bytes, whichever comes first. */

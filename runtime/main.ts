@@ -35,8 +35,6 @@ function packageVersion(): string {
 export interface RunningApp {
   /** The port the HTTP server listens on (useful with PORT=0). */
   port: number
-  /** Settles when a consumer has given up for good: the process should exit and be restarted. */
-  crashed: Promise<Error>
   stop(): Promise<void>
 }
 
@@ -91,6 +89,7 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
         concurrency: config.CONSUMER_CONCURRENCY,
         maxDocuments: config.BULK_MAX_DOCUMENTS,
         maxBytes: config.BULK_MAX_BYTES,
+        maxRestarts: config.CONSUMER_MAX_RESTARTS,
       },
       metrics,
       logger,
@@ -119,6 +118,11 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
       kafka: { required: true, check: async () => (await admin()).ping() },
       elasticsearch: { required: config.ROLE !== 'api', check: () => store.ping() },
     },
+    // A consumer that keeps giving up is beyond this process: Kubernetes restarts the pod.
+    liveness: () => {
+      const down = runners.find((runner) => runner.down)
+      return down && `the consumer of ${down.topic} in ${down.group} is down: ${down.down?.message}`
+    },
     metrics,
     logger,
     maxBodyBytes: config.MAX_BODY_BYTES,
@@ -139,7 +143,6 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
 
   return {
     port,
-    crashed: Promise.race(runners.map((runner) => runner.crashed)),
     async stop() {
       stopping.abort()
       // Stop taking requests and consuming (a chunk in flight is finished; what was not
@@ -193,7 +196,7 @@ async function main(): Promise<void> {
   }
   const app = await startApp(config, logger)
   let stopping = false
-  const shutdown = (signal: string, exitCode = 0) => {
+  const shutdown = (signal: string) => {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutting down')
@@ -204,7 +207,7 @@ async function main(): Promise<void> {
     app.stop().then(
       () => {
         logger.info('stopped')
-        process.exit(exitCode)
+        process.exit(0)
       },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed')
@@ -214,11 +217,6 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
-  // A consumer that gave up for good would leave the partitions unread: exit and be restarted.
-  app.crashed.then((error) => {
-    logger.fatal({ err: error }, 'a consumer crashed')
-    shutdown('crash', 1)
-  })
 }
 
 if (import.meta.main) await main()

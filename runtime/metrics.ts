@@ -49,6 +49,12 @@ export function createMetrics(sources: { lag?: () => Promise<PartitionLagReading
       labelNames: ['topic', 'group', 'reason'] as const,
       registers,
     }),
+    consumerRestarts: new Counter({
+      name: 'kafka_consumer_restarts_total',
+      help: 'Times a Kafka client gave up consuming for good and was replaced after a back-off.',
+      labelNames: ['topic', 'group'] as const,
+      registers,
+    }),
     consumerPaused: new Gauge({
       name: 'kafka_consumer_paused',
       help: '1 while the consumer is paused by an operator.',

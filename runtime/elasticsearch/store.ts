@@ -47,6 +47,9 @@ export function createElasticsearchClient(
     }),
     requestTimeout: timeouts.requestTimeoutMs,
     maxRetries: timeouts.maxRetries,
+    // The request timeout starts once connected: a store that accepts connections and then
+    // hangs the TLS handshake (frozen, not down) needs its own bound, else undici's 10 s.
+    agent: { connectTimeout: timeouts.requestTimeoutMs },
   })
 }
 

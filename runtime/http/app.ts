@@ -26,6 +26,8 @@ export interface HttpAppOptions {
   routes: RouteDefinition[]
   ports: Ports
   readiness: ReadinessChecks
+  /** Why the process is beyond repair (liveness fails and Kubernetes restarts it), or undefined. */
+  liveness?: () => string | undefined
   metrics: Metrics
   logger: AppLogger
   maxBodyBytes: number
@@ -169,7 +171,10 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
   })
   app.route('/', docsRoutes('/openapi.json'))
 
-  app.get('/healthz', (c) => c.json({ status: 'alive' }))
+  app.get('/healthz', (c) => {
+    const broken = options.liveness?.()
+    return broken ? c.json({ status: 'down', reason: broken }, 503) : c.json({ status: 'alive' })
+  })
   app.get('/readyz', async (c) => {
     const checks = await runChecks(options.readiness, 2_000)
     const ready = Object.entries(options.readiness).every(

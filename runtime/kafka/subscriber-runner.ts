@@ -5,12 +5,13 @@
  * committed, nothing lost); a poison message goes to the subscriber's dead-letter topic (or is
  * logged and skipped when it has none) so its partition moves on.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { SubscriberDefinition } from '../../handlers/define.ts'
 import { UnavailableError } from '../../handlers/errors.ts'
 import type { Ports } from '../../handlers/ports.ts'
 import type { AppLogger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
-import { retry } from '../retry.ts'
+import { backoffDelay, retry } from '../retry.ts'
 import type { Consumer, IncomingMessage, KafkaClient, PartitionBatch, Producer } from './client.ts'
 import { kafkaName } from './topics.ts'
 
@@ -21,6 +22,8 @@ export interface RunnerOptions {
   concurrency: number
   maxDocuments: number
   maxBytes: number
+  /** Restarts of a client that gave up, in a row without a batch, before the runner is down. */
+  maxRestarts: number
 }
 
 interface Rejection {
@@ -44,8 +47,11 @@ export interface SubscriberRunner {
   pause(): void
   resume(): void
   readonly paused: boolean
-  /** Settles if the consumer gives up for good. */
-  readonly crashed: Promise<Error>
+  /**
+   * Why the runner is down for good: its client gave up more than `maxRestarts` times in a row
+   * without handing over a batch in between. Undefined while it consumes (or restarts).
+   */
+  readonly down: Error | undefined
   stop(): Promise<void>
 }
 
@@ -88,8 +94,10 @@ export function createSubscriberRunner(
   const log = logger.child(labels)
   /** Outages and failed dead-letter writes are waited out for as long as they last. */
   const untilDone = { ...subscriber.retry, attempts: Infinity }
-  const { promise: crashed, resolve: crash } = Promise.withResolvers<Error>()
   let consumer: Consumer | undefined
+  let down: Error | undefined
+  /** Restarts since the last batch handed over: a client that cannot stay up counts them. */
+  let restartsInARow = 0
   let deadLetters: Producer | undefined
   let paused = false
 
@@ -226,6 +234,7 @@ export function createSubscriberRunner(
   }
 
   async function consume(batch: PartitionBatch): Promise<void> {
+    restartsInARow = 0
     try {
       for (const chunk of chunkMessages(batch.messages, options.maxDocuments, options.maxBytes)) {
         // Told to stop: start nothing and commit nothing more; the next owner reads the rest.
@@ -245,20 +254,43 @@ export function createSubscriberRunner(
     group,
     async start(signal) {
       const connecting = { policy: untilDone, signal }
-      consumer = await retry(
-        () => client.consumer({ group, topic, concurrency: options.concurrency }),
-        { ...connecting, onRetry: onRetry('connect', 'Kafka consumer connection failed') },
-      )
-      consumer.crashed.then(crash)
       if (deadLetterTopic) {
         deadLetters = await retry(() => client.producer(), {
           ...connecting,
           onRetry: onRetry('connect', 'dead-letter producer connection failed'),
         })
       }
-      await consumer.start(consume)
-      if (paused) consumer.pause()
-      log.info('consuming')
+      const join = async (): Promise<void> => {
+        const joined = await retry(
+          () => client.consumer({ group, topic, concurrency: options.concurrency }),
+          { ...connecting, onRetry: onRetry('connect', 'Kafka consumer connection failed') },
+        )
+        consumer = joined
+        // The client gave up (a non-retriable error): a new one, after a back-off, unless it
+        // keeps giving up before any batch, which liveness then reports.
+        joined.crashed.then(async (error) => {
+          if (signal.aborted) return
+          restartsInARow++
+          metrics.consumerRestarts.inc(labels)
+          await joined.stop().catch(() => {})
+          if (restartsInARow > options.maxRestarts) {
+            down = error
+            log.error({ err: error, restarts: restartsInARow - 1 }, 'consumer down for good')
+            return
+          }
+          const delayMs = backoffDelay(subscriber.retry, restartsInARow)
+          log.error(
+            { err: error, restart: restartsInARow, delayMs },
+            'consumer gave up, restarting',
+          )
+          await sleep(delayMs, undefined, { signal }).catch(() => {})
+          if (!signal.aborted) await join().catch(() => {})
+        })
+        await joined.start(consume)
+        if (paused) joined.pause()
+        log.info('consuming')
+      }
+      await join()
     },
     pause() {
       paused = true
@@ -273,7 +305,9 @@ export function createSubscriberRunner(
     get paused() {
       return paused
     },
-    crashed,
+    get down() {
+      return down
+    },
     async stop() {
       await consumer?.stop()
       await deadLetters?.disconnect()

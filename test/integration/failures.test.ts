@@ -250,6 +250,25 @@ test('wrong store credentials are an outage, not poison: not ready, nothing dead
   await expectExactly([outage.shopId], outage.purchaseIds, 60_000)
 })
 
+test('a consumer its Kafka client gives up on is restarted, counted, then reported dead to liveness', async () => {
+  // A group no ACL allows: the broker refuses it for good, so the client gives up every time.
+  const consumer = await track(
+    startTestApp({ ROLE: 'consumer', KAFKA_NAME_PREFIX: 'no-acls.', CONSUMER_MAX_RESTARTS: '1' }),
+  )
+  await expect
+    .poll(
+      async () =>
+        /^kafka_consumer_restarts_total\{[^}]*\} ([1-9]\d*)$/m.exec(
+          await metricsOf(consumer.url),
+        )?.[1],
+      patience,
+    )
+    .toBeDefined()
+  await expect.poll(async () => (await fetch(`${consumer.url}/healthz`)).status, patience).toBe(503)
+  const health = (await (await fetch(`${consumer.url}/healthz`)).json()) as { reason: string }
+  expect(health.reason).toContain('no-acls.purchases-indexer')
+})
+
 test('paused consumers: the API keeps accepting, the lag grows, and it drains on resume', async () => {
   const api = await track(startTestApp({ ROLE: 'api' }))
   const consumer = await track(startTestApp({ ROLE: 'consumer', CONSUMER_CONTROL: 'true' }))

@@ -61,7 +61,6 @@ export async function startTestPipeline(overrides: Overrides = {}): Promise<Test
   return {
     ...api,
     consumerUrl: consumer.url,
-    crashed: consumer.crashed,
     stop: async () => {
       await Promise.all([api.stop(), consumer.stop()])
     },

@@ -83,6 +83,7 @@ function harness(
       concurrency: 2,
       maxDocuments: options.maxDocuments ?? 100,
       maxBytes: 1024 * 1024,
+      maxRestarts: 2,
     },
     metrics,
     silentLogger,
@@ -289,4 +290,38 @@ test('chunkMessages cuts by count and by bytes, never leaving a chunk empty', ()
   const messages = [10, 10, 10, 50, 10].map((size, i) => message(i, 'x'.repeat(size)))
   expect(chunkMessages(messages, 2, 1000).map((c) => c.length)).toEqual([2, 2, 1])
   expect(chunkMessages(messages, 10, 30).map((c) => c.length)).toEqual([3, 1, 1])
+})
+
+test('replaces a client that gives up, after a back-off, until it keeps giving up: then it is down', async () => {
+  const started: { crash(error: Error): void }[] = []
+  const client: KafkaClient = {
+    consumer: async () => {
+      const { promise: crashed, resolve: crash } = Promise.withResolvers<Error>()
+      started.push({ crash })
+      return { start: async () => {}, pause() {}, resume() {}, crashed, stop: async () => {} }
+    },
+    producer: async () => ({ send: async () => {}, disconnect: async () => {} }),
+    admin: () => Promise.reject(new Error('the runner needs no admin')),
+  }
+  const metrics = createMetrics()
+  const runner = createSubscriberRunner(
+    quick,
+    client,
+    memoryPorts(),
+    { namePrefix: '', concurrency: 1, maxDocuments: 10, maxBytes: 1024, maxRestarts: 2 },
+    metrics,
+    silentLogger,
+  )
+  await runner.start(new AbortController().signal)
+  const restarts = async () =>
+    (await metrics.consumerRestarts.get()).values.reduce((sum, v) => sum + v.value, 0)
+  for (const count of [1, 2]) {
+    started.at(-1)?.crash(new Error('group authorization failed'))
+    await vi.waitFor(() => expect(started).toHaveLength(count + 1))
+    expect(runner.down).toBeUndefined()
+  }
+  started.at(-1)?.crash(new Error('group authorization failed'))
+  await vi.waitFor(() => expect(runner.down?.message).toBe('group authorization failed'))
+  expect(started).toHaveLength(3)
+  expect(await restarts()).toBe(3)
 })
