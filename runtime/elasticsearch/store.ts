@@ -34,6 +34,10 @@ export function createElasticsearchClient(
     maxRetries: 1,
   },
 ): Client {
+  // The request timeout starts once connected: a store that accepts connections and then hangs
+  // the TLS handshake (frozen, not down) needs a connect bound too, else undici's 10 s. The
+  // transport passes undici's options through, though its type lists only some of them.
+  const agent = { connections: 256, connectTimeout: timeouts.requestTimeoutMs }
   return new Client({
     node: config.ELASTICSEARCH_URL,
     ...(config.ELASTICSEARCH_USERNAME && {
@@ -47,9 +51,7 @@ export function createElasticsearchClient(
     }),
     requestTimeout: timeouts.requestTimeoutMs,
     maxRetries: timeouts.maxRetries,
-    // The request timeout starts once connected: a store that accepts connections and then
-    // hangs the TLS handshake (frozen, not down) needs its own bound, else undici's 10 s.
-    agent: { connectTimeout: timeouts.requestTimeoutMs },
+    agent,
   })
 }
 
