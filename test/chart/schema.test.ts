@@ -65,6 +65,26 @@ const rejected: [string, string[], RegExp][] = [
     ['--set-string', 'consumer.replicas=two'],
     /consumer\/replicas.*got string, want integer/,
   ],
+  [
+    'a misspelt test switch',
+    ['--set', 'tests.enable=false'],
+    /tests.*additional properties 'enable' not allowed/,
+  ],
+  [
+    'a DNS peer that is not a NetworkPolicy peer',
+    ['--set-json', 'networkPolicy.dnsPeers=[{"namespace":"kube-system"}]'],
+    /networkPolicy\/dnsPeers\/0.*additional properties 'namespace' not allowed/,
+  ],
+  [
+    'a namespace name Kubernetes refuses',
+    ['--set', 'networkPolicy.eckOperatorNamespace=Elastic_System'],
+    /networkPolicy\/eckOperatorNamespace.*does not match pattern/,
+  ],
+  [
+    'an ECK operator pod without a seccomp profile (Pod Security restricted refuses it)',
+    ['--set', 'eck-operator.podSecurityContext.seccompProfile=null'],
+    /eck-operator\/podSecurityContext\/seccompProfile': got null, want object/,
+  ],
 ]
 
 const failedChecks: [string, string[], RegExp][] = [
@@ -89,6 +109,16 @@ const failedChecks: [string, string[], RegExp][] = [
       'keda.sh/v1alpha1/ScaledObject',
     ],
     /autoscaling.keda.maxReplicas \(12\) cannot exceed kafka.topic.partitions \(6\)/,
+  ],
+  [
+    'Kafka pod names over 63 characters',
+    ['--set', 'fullnameOverride=a-rather-long-full-name-for-a-release-xx'],
+    /the Kafka pod names \(a-rather-long-full-name-for-a-release-xx-a-rather-long-full-name-for-a-release-xx-dual-role-9999\) would exceed 63 characters/,
+  ],
+  [
+    "another release's ECK without its namespace",
+    ['--set', 'eck-operator.enabled=false'],
+    /set networkPolicy.eckOperatorNamespace to the namespace where the ECK operator runs/,
   ],
   [
     'HPA min above max',
