@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # The icecream-queue image: one image runs the HTTP API (ROLE=api, the default), the Kafka
-# consumer (ROLE=consumer) or the smoke check (command: node dist/runtime/smoke.js).
+# consumer (ROLE=consumer), or one of the chart's hooks: the helm test checks (node
+# dist/runtime/smoke.js, dist/runtime/checks/*.js) and the uninstall teardown
+# (node dist/runtime/kubernetes/teardown.js).
 #
 #   docker buildx build --platform linux/amd64 -t icecream-queue:dev .
 #

@@ -79,6 +79,22 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "icecream.consumerUser" -}}
 {{- printf "%s-consumer" (include "icecream.fullname" .) }}
 {{- end }}
+{{- define "icecream.configMapName" -}}
+{{- printf "%s-config" (include "icecream.fullname" .) }}
+{{- end }}
+{{- define "icecream.apiServiceName" -}}
+{{- printf "%s-api" (include "icecream.fullname" .) }}
+{{- end }}
+{{- define "icecream.kafkaLagSecret" -}}
+{{- printf "%s-kafka-lag" (include "icecream.fullname" .) }}
+{{- end }}
+{{- define "icecream.esRolesSecret" -}}
+{{- printf "%s-es-roles" (include "icecream.fullname" .) }}
+{{- end }}
+{{- /* icecream.deploymentName: the Deployment of a role. Input: dict "root" "role" (api|consumer). */}}
+{{- define "icecream.deploymentName" -}}
+{{- printf "%s-%s" (include "icecream.fullname" .root) .role }}
+{{- end }}
 {{- define "icecream.kedaUser" -}}
 {{- printf "%s-keda" (include "icecream.fullname" .) }}
 {{- end }}
@@ -99,6 +115,203 @@ icecream.privileges: chart/files/privileges.yaml, the one definition of what eac
 */}}
 {{- define "icecream.privileges" -}}
 {{- .Files.Get "files/privileges.yaml" }}
+{{- end }}
+{{/*
+icecream.esPassword: an identity's Elasticsearch password: the live Secret's (so it survives
+upgrades), else a new random one. `helm template` has no cluster to look into and renders a new
+one each time. Generated once per render and remembered in the render's root context, so that the
+Secret and the pods' checksum annotation see the same password.
+Input: dict "root" (the root context) "identity" (api, consumer, setup).
+*/}}
+{{- define "icecream.esPassword" -}}
+{{- $key := printf "icecreamEsPassword-%s" .identity }}
+{{- if not (hasKey .root $key) }}
+{{- $live := lookup "v1" "Secret" .root.Release.Namespace (include "icecream.esUserSecret" .) }}
+{{- $_ := set .root $key (dig "data" "password" "" $live | b64dec | default (randAlphaNum 32)) }}
+{{- end }}
+{{- get .root $key }}
+{{- end }}
+
+{{- /* The KafkaNodePool: Strimzi names its pods "<cluster>-<pool>-<id>". */}}
+{{- define "icecream.nodePoolName" -}}
+{{- printf "%s-%s" (include "icecream.fullname" .) .Values.kafka.nodePool.name }}
+{{- end }}
+
+{{/*
+icecream.eckOperatorNamespace: where the ECK operator that manages this release's Elasticsearch
+runs: this release's namespace when it installs ECK, else networkPolicy.eckOperatorNamespace.
+Input: the root context.
+*/}}
+{{- define "icecream.eckOperatorNamespace" -}}
+{{- default .Release.Namespace .Values.networkPolicy.eckOperatorNamespace }}
+{{- end }}
+
+{{/*
+icecream.credentialsEnv: the env entries that give a pod one of the app's identities (api or
+consumer): its Kafka user and the password Strimzi's User Operator wrote into the user's Secret,
+and its Elasticsearch user and password. Input: dict "root" (root context) "role" (api|consumer).
+*/}}
+{{- define "icecream.credentialsEnv" -}}
+{{- $user := ternary (include "icecream.apiUser" .root) (include "icecream.consumerUser" .root) (eq .role "api") }}
+- name: KAFKA_USERNAME
+  value: {{ $user }}
+- name: KAFKA_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $user }}
+      key: password
+- name: ELASTICSEARCH_USERNAME
+  value: {{ include "icecream.esUsername" (dict "root" .root "identity" .role) }}
+- name: ELASTICSEARCH_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "icecream.esUserSecret" (dict "root" .root "identity" .role) }}
+      key: password
+{{- end }}
+
+{{/*
+icecream.caVolumeMounts / icecream.caVolumes: the CA certificates the app verifies Elasticsearch
+(and, with kafka.tls, Kafka) with, from the operators' Secrets, at the paths the ConfigMap names.
+Input: the root context.
+*/}}
+{{- define "icecream.caVolumeMounts" -}}
+- name: es-ca
+  mountPath: /etc/icecream/es-ca
+  readOnly: true
+{{- if .Values.kafka.tls }}
+- name: kafka-ca
+  mountPath: /etc/icecream/kafka-ca
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- define "icecream.caVolumes" -}}
+- name: es-ca
+  secret:
+    secretName: {{ include "icecream.esName" . }}-es-http-certs-public
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- if .Values.kafka.tls }}
+- name: kafka-ca
+  secret:
+    secretName: {{ include "icecream.kafkaName" . }}-cluster-ca-cert
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+{{- end }}
+
+{{/*
+icecream.testPod: a `helm test` Pod named "<full name>-test-<name>" that runs the app image's
+entry points, one container per check; the pod passes when every container exits 0.
+Input: dict "root" (root context), "name", "containers": a list of dict "name", "command" (list),
+"env" (list of EnvVar, optional), "role" (optional, api|consumer: the app's configuration with
+that role's credentials and CAs).
+*/}}
+{{- define "icecream.testPod" -}}
+{{- $root := .root }}
+{{- $withRole := false }}
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ include "icecream.fullname" $root }}-test-{{ .name }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "icecream.componentLabels" (dict "root" $root "component" (printf "test-%s" .name)) | nindent 4 }}
+  annotations:
+    helm.sh/hook: test
+    helm.sh/hook-delete-policy: before-hook-creation
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  {{- include "icecream.imagePullSecrets" $root | nindent 2 }}
+  securityContext:
+    {{- include "icecream.podSecurityContext" $root | nindent 4 }}
+  containers:
+    {{- range .containers }}
+    - name: {{ .name }}
+      image: {{ include "icecream.image" $root | quote }}
+      imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+      command: {{ toJson .command }}
+      workingDir: /app
+      {{- if .role }}
+      {{- $withRole = true }}
+      envFrom:
+        - configMapRef:
+            name: {{ include "icecream.configMapName" $root }}
+      {{- end }}
+      env:
+        {{- with .role }}
+        {{- include "icecream.credentialsEnv" (dict "root" $root "role" .) | nindent 8 }}
+        {{- end }}
+        {{- with .env }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      resources:
+        requests: { cpu: 50m, memory: 64Mi }
+        limits: { memory: 128Mi }
+      securityContext:
+        {{- include "icecream.containerSecurityContext" $root | nindent 8 }}
+      volumeMounts:
+        - name: tmp
+          mountPath: /tmp
+        {{- if .role }}
+        {{- include "icecream.caVolumeMounts" $root | nindent 8 }}
+        {{- end }}
+    {{- end }}
+  volumes:
+    - name: tmp
+      emptyDir:
+        sizeLimit: 16Mi
+    {{- if $withRole }}
+    {{- include "icecream.caVolumes" $root | nindent 4 }}
+    {{- end }}
+{{- end }}
+
+{{/*
+icecream.teardown*: the pre-delete hook (see uninstallHook in values.yaml). It exists only when
+this release installs an operator: otherwise the operators outlive the release. Its steps: first
+the resources the entity operator finalizes, then those the cluster operators manage. Input: the
+root context; icecream.teardownHook takes the hook weight (its RBAC objects come first).
+*/}}
+{{- define "icecream.teardownEnabled" -}}
+{{- if and .Values.uninstallHook.enabled (or (index .Values "strimzi-kafka-operator").enabled (index .Values "eck-operator").enabled) }}true{{ end }}
+{{- end }}
+{{- define "icecream.teardownName" -}}
+{{- printf "%s-teardown" (include "icecream.fullname" .) }}
+{{- end }}
+{{- define "icecream.teardownSteps" -}}
+{{- toJson (list
+  (list "kafka.strimzi.io/v1/kafkatopics" "kafka.strimzi.io/v1/kafkausers")
+  (list "elasticsearch.k8s.elastic.co/v1/elasticsearches" "kafka.strimzi.io/v1/kafkanodepools" "kafka.strimzi.io/v1/kafkas")) }}
+{{- end }}
+{{- define "icecream.teardownHook" -}}
+helm.sh/hook: pre-delete
+helm.sh/hook-weight: {{ . | quote }}
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end }}
+
+{{/*
+icecream.imagePullSecrets: the pod spec's imagePullSecrets, if any. Input: the root context.
+*/}}
+{{- define "icecream.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+icecream.topicPartitions: the partitions of a KafkaTopic: the value, or more if the live resource
+(kept from an earlier install, or grown by hand) already has more. Kafka cannot take partitions
+away, and Strimzi refuses a decrease, so a re-install or an upgrade never asks for one.
+Input: dict "root" (root context) "name" (the KafkaTopic's name) "partitions" (the value).
+*/}}
+{{- define "icecream.topicPartitions" -}}
+{{- $live := lookup "kafka.strimzi.io/v1" "KafkaTopic" .root.Release.Namespace .name }}
+{{- max (int .partitions) (int (dig "spec" "partitions" 0 $live)) }}
 {{- end }}
 
 {{/* icecream.kafkaPort: 9093 with TLS, else 9092. Input: the root context. */}}
@@ -145,6 +358,12 @@ message naming the values to change. Input: the root context.
 {{- fail (printf "kafka.subscribers[%d] names topic %q, which kafka.topics does not declare" $i $topic) }}
 {{- end }}
 {{- end }}
+{{- $podName := printf "%s-%s-9999" (include "icecream.kafkaName" .) (include "icecream.nodePoolName" .) }}
+{{- if gt (len $podName) 63 }}
+{{- fail (printf "the Kafka pod names (%s) would exceed 63 characters: shorten the release name, fullnameOverride, kafka.clusterName or kafka.nodePool.name" $podName) }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (not (index .Values "eck-operator").enabled) (not .Values.networkPolicy.eckOperatorNamespace) }}
+{{- fail "eck-operator.enabled is false: set networkPolicy.eckOperatorNamespace to the namespace where the ECK operator runs (the first release's namespace), so that the Elasticsearch NetworkPolicy lets only that operator in" }}
 {{- end }}
 {{- if and .Values.api.autoscaling.enabled (gt (int .Values.api.autoscaling.minReplicas) (int .Values.api.autoscaling.maxReplicas)) }}
 {{- fail "api.autoscaling.minReplicas cannot exceed api.autoscaling.maxReplicas" }}

@@ -90,7 +90,10 @@ function makeCerts(dir: string): void {
   openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir)
 }
 
-/** A request to the API server; resolves with the status and parsed JSON body. */
+/**
+ * A request to the API server; resolves with the status and parsed JSON body. PATCH bodies are
+ * JSON merge patches.
+ */
 export function kubeRequest(
   cluster: Pick<Cluster, 'server' | 'token' | 'caFile'>,
   method: string,
@@ -99,6 +102,7 @@ export function kubeRequest(
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const url = new URL(urlPath, cluster.server)
   const data = body === undefined ? undefined : JSON.stringify(body)
+  const contentType = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json'
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
@@ -108,7 +112,7 @@ export function kubeRequest(
         headers: {
           authorization: `Bearer ${cluster.token}`,
           accept: 'application/json',
-          ...(data ? { 'content-type': 'application/json' } : {}),
+          ...(data ? { 'content-type': contentType } : {}),
         },
         timeout: 10_000,
       },
@@ -132,6 +136,59 @@ export function kubeRequest(
     req.on('error', reject)
     req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${urlPath}`)))
     if (data) req.write(data)
+    req.end()
+  })
+}
+
+export type WatchEvent = {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'
+  object: {
+    metadata: {
+      name: string
+      uid: string
+      deletionTimestamp?: string
+      finalizers?: string[]
+      annotations?: Record<string, string>
+    }
+    [key: string]: unknown
+  }
+}
+
+/**
+ * Watches a collection (urlPath without query) from now on and calls `onEvent` for each change,
+ * existing objects first (as ADDED). Resolves with a function that stops the watch.
+ */
+export function kubeWatch(
+  cluster: Pick<Cluster, 'server' | 'token' | 'caFile'>,
+  urlPath: string,
+  onEvent: (event: WatchEvent) => void,
+): Promise<() => void> {
+  const url = new URL(`${urlPath}?watch=1&allowWatchBookmarks=false`, cluster.server)
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      url,
+      {
+        ca: readFileSync(cluster.caFile),
+        headers: { authorization: `Bearer ${cluster.token}`, accept: 'application/json' },
+      },
+      (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`watch ${urlPath}: ${res.statusCode}`))
+        let buffer = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          buffer += chunk
+          for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+            const line = buffer.slice(0, nl)
+            buffer = buffer.slice(nl + 1)
+            if (line.trim()) onEvent(JSON.parse(line) as WatchEvent)
+          }
+        })
+        // Stopping destroys the stream on purpose: its "aborted" error is expected.
+        res.on('error', () => {})
+        resolve(() => req.destroy())
+      },
+    )
+    req.on('error', reject)
     req.end()
   })
 }

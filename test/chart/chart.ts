@@ -3,7 +3,7 @@ import path from 'node:path'
 import { inject } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { schemaLocations } from '../../scripts/chart/kube-schemas.ts'
-import { helmEnv, type Run, run } from './tools.ts'
+import { helmEnv, type Run, run, runAsync } from './tools.ts'
 
 export type Manifest = {
   apiVersion: string
@@ -33,10 +33,16 @@ export const valueSets: Record<string, { file?: string; apiVersions: string[] }>
     file: 'ci/monitoring-values.yaml',
     apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PodMonitor'],
   },
+  'second-release': { file: 'ci/second-release-values.yaml', apiVersions: [] },
 }
 
 export function env() {
   return inject('chartEnv')
+}
+
+/** True when the dependency is the real chart, not a stand-in (which renders no operator). */
+export function realChart(name: 'strimzi-kafka-operator' | 'eck-operator'): boolean {
+  return env().dependencies.some((d) => d.name === name && d.real)
 }
 
 export function valueArgs(set: string): string[] {
@@ -54,22 +60,37 @@ export function helm(args: string[], cluster = false): Run {
   return run(e.helm, args, helmEnv(path.join(e.work, 'helm'), cluster ? e.kubeconfig : undefined))
 }
 
-/** helm template of the chart copy; throws with helm's message when rendering fails. */
+/** `helm` without blocking, against the test API server. */
+export function helmInBackground(args: string[]): Promise<Run> {
+  const e = env()
+  return runAsync(e.helm, args, helmEnv(path.join(e.work, 'helm'), e.kubeconfig))
+}
+
+/**
+ * helm template of the chart copy; throws with helm's message when rendering fails. `docs` are
+ * all objects, the operators' charts' included; `own` those of this chart's templates, and
+ * `sources` the template each object of `docs` comes from.
+ */
 export function render(
   extra: string[],
   release = 'icecream',
   namespace = 'shop',
-): { yaml: string; docs: Manifest[] } {
+): { yaml: string; docs: Manifest[]; own: Manifest[]; sources: Map<Manifest, string> } {
   const r = helm(['template', release, env().chart, '--namespace', namespace, ...extra])
   if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`)
-  return { yaml: r.stdout, docs: parseManifests(r.stdout) }
+  const sources = new Map<Manifest, string>()
+  for (const d of parseAllDocuments(r.stdout)) {
+    const m = d.toJS() as Manifest | null
+    const source = /Source: (\S+)/.exec(`${d.commentBefore} ${d.contents?.commentBefore}`)?.[1]
+    if (m && source) sources.set(m, source)
+  }
+  const docs = [...sources.keys()]
+  const own = docs.filter((m) => sources.get(m)?.startsWith(`${ownChart}/templates/`))
+  return { yaml: r.stdout, docs, own, sources }
 }
 
-export function parseManifests(text: string): Manifest[] {
-  return parseAllDocuments(text)
-    .map((d) => d.toJS() as Manifest | null)
-    .filter((d): d is Manifest => d !== null)
-}
+/** The chart's own name: its templates render under "<name>/templates/". */
+const ownChart = 'icecream'
 
 export function find(docs: Manifest[], kind: string, name?: string): Manifest {
   const found = docs.find(

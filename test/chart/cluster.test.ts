@@ -1,15 +1,46 @@
 // A real kube-apiserver (started by the global setup): real installs of every value set into
-// namespaces enforcing the restricted Pod Security profile, an upgrade in place, the helm test
-// hook Pod, uninstall keeping the data, and bad values / bad resources the API server rejects
-// although the static checks let them through.
+// namespaces enforcing the restricted Pod Security profile, a first release that runs the
+// operators and later ones that reuse them, upgrades that keep the install's values, a
+// re-install over the kept resources, the helm test hook Pods, an uninstall whose pre-delete hook
+// orders the teardown (its Job played by the test: no kubelet here), and bad values / bad
+// resources the API server rejects although the static checks let them through.
 import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { kubeRequest } from './apiserver.ts'
-import { env, helm, kubeconform, valueArgs, valueSets } from './chart.ts'
+import { kubeApi, teardown } from '../../runtime/kubernetes/teardown.ts'
+import { kubeRequest, kubeWatch, type WatchEvent } from './apiserver.ts'
+import {
+  env,
+  helm,
+  helmInBackground,
+  kubeconform,
+  realChart,
+  valueArgs,
+  valueSets,
+} from './chart.ts'
+import { repoRoot } from './tools.ts'
 
 const api = (method: string, urlPath: string, body?: unknown) =>
   kubeRequest(env(), method, urlPath, body)
+
+/** Tests of the operators' own objects, which stand-ins do not render. */
+const withOperators = it.skipIf(!realChart('strimzi-kafka-operator') || !realChart('eck-operator'))
+
+/** The release that installs the operators; every other release reuses them. */
+const first = 'set-defaults'
+
+/** What a release beside the first one adds (chart/ci/second-release-values.yaml). */
+const secondRelease = () => [
+  '-f',
+  path.join(env().chart, 'ci/second-release-values.yaml'),
+  '--set',
+  `networkPolicy.eckOperatorNamespace=${first}`,
+]
+
+const kafkaPath = (ns: string, plural: string, name = '') =>
+  `/apis/kafka.strimzi.io/v1/namespaces/${ns}/${plural}${name && `/${name}`}`
+const esPath = (ns: string, name = 'icecream') =>
+  `/apis/elasticsearch.k8s.elastic.co/v1/namespaces/${ns}/elasticsearches/${name}`
 
 async function restrictedNamespace(name: string): Promise<void> {
   const r = await api('POST', '/api/v1/namespaces', {
@@ -28,12 +59,38 @@ async function restrictedNamespace(name: string): Promise<void> {
     throw new Error(`creating namespace ${name}: ${JSON.stringify(r.body)}`)
 }
 
+/** Drops --api-versions pairs (helm install reads the cluster's). */
+const installArgs = (args: string[]) =>
+  args.filter((a, i, all) => a !== '--api-versions' && all[i - 1] !== '--api-versions')
+
 /** helm install for real (no dry run), without waiting: nothing runs on this API server. */
-function install(namespace: string, args: string[], chart = env().chart) {
+function install(namespace: string, args: string[], chart = env().chart, release = 'icecream') {
   return helm(
-    ['install', 'icecream', chart, '--namespace', namespace, '--timeout', '60s', ...args],
+    ['install', release, chart, '--namespace', namespace, '--timeout', '60s', ...args],
     true,
   )
+}
+
+/** A command from chart/README.md (the first line starting with `start`), as arguments. */
+function readmeCommand(start: string): string[] {
+  const readme = readFileSync(path.join(repoRoot, 'chart/README.md'), 'utf8')
+  const line = readme.split('\n').find((l) => l.startsWith(start))
+  if (!line) throw new Error(`chart/README.md has no line starting with "${start}"`)
+  return line
+    .replace(/\s+#.*$/, '')
+    .trim()
+    .split(/\s+/)
+}
+
+/** Runs the README's upgrade command on a release in `ns`, with `changes` as its values file. */
+function readmeUpgrade(ns: string, changes: string): ReturnType<typeof helm> {
+  const file = path.join(env().work, `${ns}-changes.yaml`)
+  writeFileSync(file, changes)
+  const [, ...args] = readmeCommand('helm upgrade ')
+  const substituted = args.map((a) =>
+    a === './chart' ? env().chart : a === 'shop' ? ns : a === 'my-changes.yaml' ? file : a,
+  )
+  return helm(substituted, true)
 }
 
 /** A copy of the prepared chart with one template edited; fails if the edit does not apply. */
@@ -46,6 +103,16 @@ function brokenChart(name: string, file: string, from: string | RegExp, to: stri
   if (changed === text) throw new Error(`edit of ${file} for ${name} did not apply`)
   writeFileSync(target, changed)
   return dir
+}
+
+type Resource = {
+  metadata: { uid: string; annotations?: Record<string, string> }
+  spec: Record<string, unknown>
+}
+const get = async (urlPath: string) => {
+  const r = await api('GET', urlPath)
+  if (r.status !== 200) throw new Error(`GET ${urlPath}: ${r.status} ${JSON.stringify(r.body)}`)
+  return r.body as unknown as Resource
 }
 
 beforeAll(() => {
@@ -65,31 +132,23 @@ describe('helm install on a real API server', () => {
       await restrictedNamespace(ns)
       const r = install(
         ns,
-        valueArgs(set).filter(
-          (a, i, all) => a !== '--api-versions' && all[i - 1] !== '--api-versions',
-        ),
+        installArgs([...valueArgs(set), ...(ns === first ? [] : secondRelease())]),
       )
       expect(r.stderr, r.stderr).not.toMatch(/violate PodSecurity/)
       expect(r.status, r.stderr).toBe(0)
-      // NOTES.txt: how to reach /docs and how to run the smoke check.
+      // NOTES.txt: how to reach /docs and how to run the helm tests.
       expect(r.stdout).toContain('/docs')
       expect(r.stdout).toContain(`helm test icecream -n ${ns} --logs`)
-      const es = await api(
-        'GET',
-        `/apis/elasticsearch.k8s.elastic.co/v1/namespaces/${ns}/elasticsearches/icecream`,
-      )
-      expect(es.status).toBe(200)
-      const kafka = await api('GET', `/apis/kafka.strimzi.io/v1/namespaces/${ns}/kafkas/icecream`)
-      expect(kafka.status).toBe(200)
+      expect((await api('GET', esPath(ns))).status).toBe(200)
+      expect((await api('GET', kafkaPath(ns, 'kafkas', 'icecream'))).status).toBe(200)
     },
   )
 
   it('upgrades in place: the Elasticsearch keeps its uid, the app user its password', async () => {
-    const ns = 'set-defaults'
-    const esPath = `/apis/elasticsearch.k8s.elastic.co/v1/namespaces/${ns}/elasticsearches/icecream`
-    const before = (await api('GET', esPath)).body as { metadata: { uid: string } }
+    const ns = first
+    const before = await get(esPath(ns))
     const secretPath = `/api/v1/namespaces/${ns}/secrets/icecream-es-consumer-user`
-    const password = ((await api('GET', secretPath)).body as { data: { password: string } }).data
+    const password = ((await get(secretPath)) as unknown as { data: { password: string } }).data
       .password
     const r = helm(
       [
@@ -108,65 +167,166 @@ describe('helm install on a real API server', () => {
       true,
     )
     expect(r.status, r.stderr).toBe(0)
-    const after = (await api('GET', esPath)).body as {
-      metadata: { uid: string }
-      spec: { nodeSets: { count: number }[] }
-    }
+    const after = await get(esPath(ns))
     expect(after.metadata.uid).toBe(before.metadata.uid)
-    expect(after.spec.nodeSets[0]?.count).toBe(5)
-    const topic = (
-      await api('GET', `/apis/kafka.strimzi.io/v1/namespaces/${ns}/kafkatopics/icecream-purchases`)
-    ).body as {
-      spec: { partitions: number }
-    }
+    expect((after.spec.nodeSets as { count: number }[])[0]?.count).toBe(5)
+    const topic = await get(kafkaPath(ns, 'kafkatopics', 'icecream-purchases'))
     expect(topic.spec.partitions).toBe(12)
     expect(
-      ((await api('GET', secretPath)).body as { data: { password: string } }).data.password,
+      ((await get(secretPath)) as unknown as { data: { password: string } }).data.password,
     ).toBe(password)
   })
 
-  it('helm test creates a well-formed smoke test Pod (Pending: no kubelet here)', async () => {
-    const ns = 'set-defaults'
-    const r = helm(['test', 'icecream', '--namespace', ns, '--timeout', '5s'], true)
-    expect(r.stderr).not.toMatch(/forbidden|violates PodSecurity/)
-    const pod = await api('GET', `/api/v1/namespaces/${ns}/pods/icecream-smoke`)
-    expect(pod.status).toBe(200)
-    const body = pod.body as {
-      metadata: { annotations: Record<string, string> }
-      spec: {
-        containers: { image: string; command: string[]; env: { name: string; value: string }[] }[]
+  it("upgrades with the README's command: the install's image and pull secret stay, the change applies", async () => {
+    const ns = 'upgrade-keeps-values'
+    await restrictedNamespace(ns)
+    const installed = install(ns, [
+      ...secondRelease(),
+      '--set',
+      'image.tag=1.4.2',
+      '--set',
+      'imagePullSecrets={do-registry}',
+    ])
+    expect(installed.status, installed.stderr).toBe(0)
+    const r = readmeUpgrade(ns, 'consumer:\n  concurrency: 6\n')
+    expect(r.status, r.stderr).toBe(0)
+    const consumer = (await get(`/apis/apps/v1/namespaces/${ns}/deployments/icecream-consumer`))
+      .spec as {
+      template: {
+        spec: {
+          imagePullSecrets: { name: string }[]
+          containers: { image: string; env: { name: string; value?: string }[] }[]
+        }
       }
-      status: { phase: string }
     }
-    expect(body.metadata.annotations['helm.sh/hook']).toBe('test')
-    expect(body.status.phase).toBe('Pending')
-    const c = body.spec.containers[0]
-    expect(c?.command).toEqual(['node', 'dist/runtime/smoke.js'])
-    expect(c?.image).toBe('registry.digitalocean.com/icecream/icecream-queue:0.1.0')
-    expect(c?.env).toContainEqual({
-      name: 'SMOKE_BASE_URL',
-      value: `http://icecream-api.${ns}.svc:8080`,
-    })
+    const pod = consumer.template.spec
+    expect(pod.containers[0]?.image).toBe('registry.digitalocean.com/icecream/icecream-queue:1.4.2')
+    expect(pod.imagePullSecrets).toEqual([{ name: 'do-registry' }])
+    expect(pod.containers[0]?.env).toContainEqual({ name: 'CONSUMER_CONCURRENCY', value: '6' })
+    // The second-release values given at install are kept too: still no operator of its own.
+    const manifest = helm(['get', 'manifest', 'icecream', '--namespace', ns], true).stdout
+    expect(manifest).not.toMatch(/^kind: (ClusterRole|StatefulSet)$/m)
   })
 
-  it('helm uninstall keeps Kafka and Elasticsearch (resource-policy keep), removes the app', async () => {
+  it('re-installs over the kept Kafka and Elasticsearch (same uids), never lowering a topic partition count', async () => {
+    const ns = 'reinstall'
+    await restrictedNamespace(ns)
+    expect(install(ns, secondRelease()).status).toBe(0)
+    expect(readmeUpgrade(ns, 'kafka:\n  topic:\n    partitions: 12\n').status).toBe(0)
+    const topicPath = kafkaPath(ns, 'kafkatopics', 'icecream-purchases')
+    const kept = [esPath(ns), kafkaPath(ns, 'kafkas', 'icecream'), topicPath]
+    const uids = await Promise.all(kept.map(async (p) => (await get(p)).metadata.uid))
+
+    const gone = helm(['uninstall', 'icecream', '--namespace', ns], true)
+    expect(gone.status, gone.stderr).toBe(0)
+    expect(gone.stdout).toMatch(/These resources were kept due to the resource policy/)
+    // The install values say 6 partitions; Kafka cannot take partitions away.
+    const again = install(ns, secondRelease())
+    expect(again.status, again.stderr).toBe(0)
+    expect(await Promise.all(kept.map(async (p) => (await get(p)).metadata.uid))).toEqual(uids)
+    expect((await get(topicPath)).spec.partitions).toBe(12)
+    // A later upgrade may still add partitions.
+    expect(readmeUpgrade(ns, 'kafka:\n  topic:\n    partitions: 24\n').status).toBe(0)
+    expect((await get(topicPath)).spec.partitions).toBe(24)
+  })
+
+  it('creates the three helm test Pods, well formed (Pending: no kubelet here)', async () => {
+    const ns = first
+    const pods = ['icecream-test-elasticsearch', 'icecream-test-kafka', 'icecream-test-purchase']
+    for (const name of pods) {
+      // helm test waits for each Pod in turn: one at a time, each given up on at once.
+      const r = helm(
+        ['test', 'icecream', '--namespace', ns, '--timeout', '2s', '--filter', `name=${name}`],
+        true,
+      )
+      expect(r.stderr).not.toMatch(/forbidden|violates PodSecurity/)
+      const pod = await get(`/api/v1/namespaces/${ns}/pods/${name}`)
+      expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test')
+      expect((pod as unknown as { status: { phase: string } }).status.phase).toBe('Pending')
+      const containers = pod.spec.containers as { image: string; command: string[] }[]
+      for (const c of containers) {
+        expect(c.image).toBe('registry.digitalocean.com/icecream/icecream-queue:0.1.0')
+        expect(c.command[0]).toBe('node')
+      }
+    }
+  })
+
+  it('helm uninstall of a release beside the first keeps Kafka and Elasticsearch (resource-policy keep), removes the app', async () => {
     const ns = 'set-tls'
     const r = helm(['uninstall', 'icecream', '--namespace', ns], true)
     expect(r.status, r.stderr).toBe(0)
-    expect(
-      (
-        await api(
-          'GET',
-          `/apis/elasticsearch.k8s.elastic.co/v1/namespaces/${ns}/elasticsearches/icecream`,
-        )
-      ).status,
-    ).toBe(200)
-    expect(
-      (await api('GET', `/apis/kafka.strimzi.io/v1/namespaces/${ns}/kafkas/icecream`)).status,
-    ).toBe(200)
+    expect((await api('GET', esPath(ns))).status).toBe(200)
+    expect((await api('GET', kafkaPath(ns, 'kafkas', 'icecream'))).status).toBe(200)
     expect(
       (await api('GET', `/apis/apps/v1/namespaces/${ns}/deployments/icecream-api`)).status,
     ).toBe(404)
+  })
+})
+
+describe('more than one release', () => {
+  withOperators(
+    "refuses a second release that brings its own operators: their cluster-wide objects' names are fixed",
+    async () => {
+      const ns = 'second-with-operators'
+      await restrictedNamespace(ns)
+      const r = install(ns, [])
+      expect(r.status).not.toBe(0)
+      expect(r.stderr).toMatch(
+        /ClusterRole "(strimzi|elastic-operator)[^"]*" in namespace "" exists and cannot be imported into the current release/,
+      )
+    },
+  )
+
+  withOperators(
+    "lets the second release's namespace be watched by the first release's Strimzi, and its Elasticsearch be reached by the first release's ECK",
+    async () => {
+      const ns = 'set-second-release'
+      const r = helm(
+        [
+          'upgrade',
+          'icecream',
+          env().chart,
+          '--namespace',
+          first,
+          '--reset-then-reuse-values',
+          '--set-json',
+          `strimzi-kafka-operator.watchNamespaces=["${ns}"]`,
+        ],
+        true,
+      )
+      expect(r.status, r.stderr).toBe(0)
+      const binding = (await get(
+        `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/strimzi-cluster-operator`,
+      )) as unknown as { subjects: unknown[]; roleRef: { name: string } }
+      expect(binding.subjects).toEqual([
+        { kind: 'ServiceAccount', name: 'strimzi-cluster-operator', namespace: first },
+      ])
+      const operator = (await get(
+        `/apis/apps/v1/namespaces/${first}/deployments/strimzi-cluster-operator`,
+      )) as unknown as {
+        spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } }
+      }
+      expect(
+        operator.spec.template.spec.containers[0]?.env.find((e) => e.name === 'STRIMZI_NAMESPACE')
+          ?.value,
+      ).toBe([first, ns].sort().join(','))
+      const policy = (await get(
+        `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/icecream-elasticsearch`,
+      )) as unknown as { spec: { ingress: { from: { namespaceSelector?: unknown }[] }[] } }
+      expect(policy.spec.ingress[0]?.from.map((p) => p.namespaceSelector).filter(Boolean)).toEqual([
+        { matchLabels: { 'kubernetes.io/metadata.name': first } },
+      ])
+    },
+  )
+
+  it('installs a second release in the same namespace as the first: no object name collides', async () => {
+    const r = install(first, secondRelease(), env().chart, 'icecream-b')
+    expect(r.status, r.stderr).toBe(0)
+    expect((await api('GET', esPath(first, 'icecream-b'))).status).toBe(200)
+    expect(
+      (await api('GET', kafkaPath(first, 'kafkanodepools', 'icecream-b-dual-role'))).status,
+    ).toBe(200)
+    expect(helm(['uninstall', 'icecream-b', '--namespace', first], true).status).toBe(0)
   })
 })
 
@@ -230,8 +390,8 @@ const badCases: BadCase[] = [
     chart: () =>
       brokenChart(
         'pod-security',
-        'tests/smoke-pod.yaml',
-        /securityContext:\n\s+\{\{- include "icecream.containerSecurityContext" \. \| nindent 8 \}\}/,
+        '_helpers.tpl',
+        /securityContext:\n\s+\{\{- include "icecream.containerSecurityContext" \$root \| nindent 8 \}\}/,
         'securityContext:\n        allowPrivilegeEscalation: true',
       ),
     message: /violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/,
@@ -250,7 +410,7 @@ describe('the API server rejects what the static checks miss', () => {
     const rendered = helmTemplate(chart, [...args, ...extra])
     const kc = kubeconform(rendered)
     expect(kc.status, `kubeconform already catches ${bad.name}: ${kc.stdout}`).toBe(0)
-    const r = install(ns, args, chart)
+    const r = install(ns, [...args, ...secondRelease()], chart)
     const report = (stderr: string) =>
       process.stderr.write(
         `API server rejected ${bad.name}: ${stderr.split('\n').find((l) => l.startsWith('Error')) ?? stderr}\n`,
@@ -292,12 +452,189 @@ describe('a real install refuses bad value sets', () => {
   it.each(badValueSets)('%s', async (name, args, message) => {
     const ns = `badvalues-${name}`
     await restrictedNamespace(ns)
-    const r = install(ns, args)
+    const r = install(ns, [...secondRelease(), ...args])
     expect(r.status).not.toBe(0)
     expect(r.stderr).toMatch(message)
     const deployments = await api('GET', `/apis/apps/v1/namespaces/${ns}/deployments`)
     expect((deployments.body as { items: unknown[] }).items).toEqual([])
   })
+})
+
+type Outcome = 'released' | 'stuck'
+
+/**
+ * Plays Strimzi's Topic Operator for the KafkaTopics of release "icecream" in `ns`: it puts its finalizer on them, and
+ * lets a deleted one go only if the operators still run (the Strimzi operator's Deployment
+ * exists), as the real one can only then. `outcome(name)` settles once a topic was deleted.
+ */
+async function topicOperator(ns: string) {
+  const finalizer = 'strimzi.io/topic-operator'
+  const topics = kafkaPath(ns, 'kafkatopics')
+  const release = `?labelSelector=${encodeURIComponent('app.kubernetes.io/instance=icecream')}`
+  const items = (
+    (await api('GET', `${topics}${release}`)).body as { items: WatchEvent['object'][] }
+  ).items
+  const names = items.map((t) => t.metadata.name)
+  const settle = new Map<string, (outcome: Outcome) => void>()
+  const outcomes = new Map(
+    names.map((name) => [name, new Promise<Outcome>((resolve) => settle.set(name, resolve))]),
+  )
+  for (const name of names) {
+    await api('PATCH', `${topics}/${name}`, { metadata: { finalizers: [finalizer] } })
+  }
+  const stop = await kubeWatch(env(), topics, (event) => {
+    const { name, deletionTimestamp } = event.object.metadata
+    const decide = settle.get(name)
+    if (!deletionTimestamp || !decide) return
+    settle.delete(name)
+    void api('GET', `/apis/apps/v1/namespaces/${ns}/deployments/strimzi-cluster-operator`).then(
+      async (operator) => {
+        if (operator.status !== 200) return decide('stuck')
+        await api('PATCH', `${topics}/${name}`, { metadata: { finalizers: null } })
+        decide('released')
+      },
+    )
+  })
+  return { names, outcome: (name: string) => outcomes.get(name), stop }
+}
+
+describe('helm uninstall with the operators in the release', () => {
+  withOperators(
+    'runs the pre-delete hook: the Kafka and Elasticsearch resources go while the operators run, then Helm removes the operators',
+    async () => {
+      const ns = first
+      // Data not kept, so that everything goes; the second releases no longer need the operators.
+      const upgraded = helm(
+        [
+          'upgrade',
+          'icecream',
+          env().chart,
+          '--namespace',
+          ns,
+          '--reset-then-reuse-values',
+          '--set',
+          'keepDataOnUninstall=false',
+        ],
+        true,
+      )
+      expect(upgraded.status, upgraded.stderr).toBe(0)
+      const operator = await topicOperator(ns)
+      expect(operator.names).toEqual(['icecream-purchases', 'icecream-purchases-dead-letter'])
+
+      const uninstall = helmInBackground([
+        'uninstall',
+        'icecream',
+        '--namespace',
+        ns,
+        '--timeout',
+        '60s',
+      ])
+      // The kubelet's part: run the hook Job's container, with the Job's own service account.
+      const jobs = `/apis/batch/v1/namespaces/${ns}/jobs`
+      let stopWatchingJobs = () => {}
+      const job = await Promise.race([
+        new Promise<WatchEvent['object']>((resolve, reject) => {
+          kubeWatch(env(), jobs, (event) => {
+            if (event.type === 'ADDED' && event.object.metadata.name === 'icecream-teardown')
+              resolve(event.object)
+          }).then((stop) => {
+            stopWatchingJobs = stop
+          }, reject)
+        }),
+        uninstall.then((early) => {
+          throw new Error(`helm uninstall ended before its hook Job appeared: ${early.stderr}`)
+        }),
+      ])
+      stopWatchingJobs()
+      const container = (
+        job.spec as {
+          template: { spec: { containers: { env: { name: string; value: string }[] }[] } }
+        }
+      ).template.spec.containers[0]
+      const jobEnv = Object.fromEntries(container?.env.map((e) => [e.name, e.value]) ?? [])
+      const token = await api(
+        'POST',
+        `/api/v1/namespaces/${ns}/serviceaccounts/icecream-teardown/token`,
+        { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} },
+      )
+      expect(token.status, JSON.stringify(token.body)).toBe(201)
+      const log: string[] = []
+      await teardown(
+        kubeApi(
+          env().server,
+          (token.body.status as { token: string }).token,
+          readFileSync(env().caFile, 'utf8'),
+        ),
+        {
+          namespace: jobEnv.TEARDOWN_NAMESPACE as string,
+          selector: jobEnv.TEARDOWN_SELECTOR as string,
+          steps: JSON.parse(jobEnv.TEARDOWN_STEPS as string) as string[][],
+          timeoutMs: 30_000,
+          log: (line) => log.push(line),
+        },
+      )
+      const now = new Date().toISOString()
+      const completed = await api('PATCH', `${jobs}/icecream-teardown/status`, {
+        status: {
+          startTime: now,
+          completionTime: now,
+          succeeded: 1,
+          conditions: [
+            { type: 'SuccessCriteriaMet', status: 'True', lastTransitionTime: now },
+            { type: 'Complete', status: 'True', lastTransitionTime: now },
+          ],
+        },
+      })
+      expect(completed.status, JSON.stringify(completed.body)).toBe(200)
+      const r = await uninstall
+      expect(r.status, r.stderr).toBe(0)
+      for (const name of operator.names) expect(await operator.outcome(name), name).toBe('released')
+      operator.stop()
+      expect(log).toContain(
+        'gone: elasticsearch.k8s.elastic.co/v1/elasticsearches, kafka.strimzi.io/v1/kafkanodepools, kafka.strimzi.io/v1/kafkas',
+      )
+      for (const p of [
+        esPath(ns),
+        kafkaPath(ns, 'kafkas', 'icecream'),
+        kafkaPath(ns, 'kafkatopics', 'icecream-purchases'),
+      ])
+        expect((await api('GET', p)).status, p).toBe(404)
+      // Then Helm removed the operators, and the hook's own objects once it succeeded.
+      for (const p of [
+        `/apis/apps/v1/namespaces/${ns}/deployments/strimzi-cluster-operator`,
+        `${jobs}/icecream-teardown`,
+        `/api/v1/namespaces/${ns}/serviceaccounts/icecream-teardown`,
+        `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/icecream-teardown`,
+      ])
+        expect((await api('GET', p)).status, p).toBe(404)
+    },
+  )
+
+  withOperators(
+    'without the hook, the KafkaTopics are left stuck: Helm removes the operators first',
+    async () => {
+      const ns = 'no-teardown-hook'
+      await restrictedNamespace(ns)
+      const installed = install(ns, [
+        '--set',
+        'uninstallHook.enabled=false',
+        '--set',
+        'keepDataOnUninstall=false',
+      ])
+      expect(installed.status, installed.stderr).toBe(0)
+      const operator = await topicOperator(ns)
+      const r = helm(['uninstall', 'icecream', '--namespace', ns], true)
+      expect(r.status, r.stderr).toBe(0)
+      const topic = kafkaPath(ns, 'kafkatopics', 'icecream-purchases')
+      expect(await operator.outcome('icecream-purchases')).toBe('stuck')
+      operator.stop()
+      const stuck = (await get(topic)) as unknown as WatchEvent['object']
+      expect(stuck.metadata.deletionTimestamp).toBeTruthy()
+      // Clean up by hand, as an operator-less cluster's admin would have to.
+      for (const name of operator.names)
+        await api('PATCH', kafkaPath(ns, 'kafkatopics', name), { metadata: { finalizers: null } })
+    },
+  )
 })
 
 function helmTemplate(chart: string, args: string[]): string {

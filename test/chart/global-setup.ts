@@ -1,6 +1,7 @@
 // Global setup of the "chart" vitest project: builds (first run) or finds Helm, kubeconform, etcd
-// and kube-apiserver, prepares a copy of the chart with offline stand-in dependencies, writes the
-// kubeconform schemas, and starts etcd + kube-apiserver on loopback for the whole run.
+// and kube-apiserver, prepares a copy of the chart with its real dependency charts (stand-ins
+// where those are missing, and says so), writes the kubeconform schemas, and starts etcd +
+// kube-apiserver on loopback for the whole run.
 import { createHash } from 'node:crypto'
 import {
   existsSync,
@@ -16,8 +17,16 @@ import path from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { writeCoreSchemas, writeCrdSchemas } from '../../scripts/chart/kube-schemas.ts'
 import { startCluster } from './apiserver.ts'
-import { addOnCrdsChart, prepareChartCopy } from './stand-ins.ts'
-import { cacheDir, ensureTool, helmEnv, kubernetesModuleDir, repoRoot, sharedDir } from './tools.ts'
+import { addOnCrdsChart, type DependencySource, prepareChartCopy } from './dependencies.ts'
+import {
+  cacheDir,
+  ensureTool,
+  helmEnv,
+  kubernetesModuleDir,
+  repoRoot,
+  run,
+  sharedDir,
+} from './tools.ts'
 
 export type ChartEnv = {
   helm: string
@@ -25,6 +34,7 @@ export type ChartEnv = {
   checkov: string
   work: string
   chart: string
+  dependencies: DependencySource[]
   addOnCrds: string
   schemaDirs: string[]
   kubeconfig: string
@@ -48,6 +58,12 @@ function step<T>(what: string, fn: () => T): T {
   return result
 }
 
+function helmOut(helm: string, env: NodeJS.ProcessEnv, args: string[]): string {
+  const r = run(helm, args, env)
+  if (r.status !== 0) throw new Error(`helm ${args.join(' ')}: ${r.stderr}`)
+  return r.stdout
+}
+
 export default async function setup(project: TestProject) {
   sharedDir()
   const toolsStart = Date.now()
@@ -64,9 +80,14 @@ export default async function setup(project: TestProject) {
 
   const work = mkdtempSync(path.join(os.tmpdir(), 'icecream-chart-'))
   const env = helmEnv(path.join(work, 'helm'))
-  const chart = step('chart copy with stand-in dependencies', () =>
+  const { chart, dependencies } = step('chart copy with its dependencies', () =>
     prepareChartCopy(work, helm, env),
   )
+  for (const d of dependencies) {
+    process.stderr.write(
+      `chart setup: dependency ${d.name} ${d.version}: ${d.real ? `the real chart (${d.detail})` : `STAND-IN, not the real chart (${d.detail})`}\n`,
+    )
+  }
   const addOnCrds = addOnCrdsChart(work)
 
   // Keyed by the Kubernetes version and the converter's own source, so a converter change
@@ -85,13 +106,15 @@ export default async function setup(project: TestProject) {
     })
   }
   const crdDir = path.join(work, 'crd-schemas')
-  const crdFiles = [
-    ...readdirSync(path.join(chart, 'charts/strimzi-kafka-operator/crds')).map((f) =>
-      path.join(chart, 'charts/strimzi-kafka-operator/crds', f),
-    ),
-    path.join(chart, 'eck-crds/crds/eck-crds.yaml'),
+  // The CRDs each dependency in charts/ carries in crds/ (real or stand-in), and the add-ons'.
+  const crdFiles = readdirSync(path.join(chart, 'charts')).map((dep) => {
+    const out = path.join(work, `crds-${dep}.yaml`)
+    writeFileSync(out, helmOut(helm, env, ['show', 'crds', path.join(chart, 'charts', dep)]))
+    return out
+  })
+  crdFiles.push(
     ...readdirSync(path.join(addOnCrds, 'crds')).map((f) => path.join(addOnCrds, 'crds', f)),
-  ]
+  )
   step('custom resource schemas from the CRDs', () => writeCrdSchemas(crdFiles, crdDir))
 
   mkdirSync(path.join(work, 'cluster'), { recursive: true })
@@ -104,6 +127,7 @@ export default async function setup(project: TestProject) {
     checkov: path.join(scanners, 'checkov'),
     work,
     chart,
+    dependencies,
     addOnCrds,
     schemaDirs: [coreDir, crdDir],
     kubeconfig: started.cluster.kubeconfig,

@@ -69,6 +69,26 @@ const rejected: [string, string[], RegExp][] = [
     ['--set-string', 'consumer.replicas=two'],
     /consumer\/replicas.*got string, want integer/,
   ],
+  [
+    'a misspelt test switch',
+    ['--set', 'tests.enable=false'],
+    /tests.*additional properties 'enable' not allowed/,
+  ],
+  [
+    'a DNS peer that is not a NetworkPolicy peer',
+    ['--set-json', 'networkPolicy.dnsPeers=[{"namespace":"kube-system"}]'],
+    /networkPolicy\/dnsPeers\/0.*additional properties 'namespace' not allowed/,
+  ],
+  [
+    'a namespace name Kubernetes refuses',
+    ['--set', 'networkPolicy.eckOperatorNamespace=Elastic_System'],
+    /networkPolicy\/eckOperatorNamespace.*does not match pattern/,
+  ],
+  [
+    'an ECK operator pod without a seccomp profile (Pod Security restricted refuses it)',
+    ['--set', 'eck-operator.podSecurityContext.seccompProfile=null'],
+    /eck-operator\/podSecurityContext\/seccompProfile': got null, want object/,
+  ],
 ]
 
 const failedChecks: [string, string[], RegExp][] = [
@@ -108,6 +128,16 @@ const failedChecks: [string, string[], RegExp][] = [
     'a subscriber on an undeclared topic',
     ['--set-json', 'kafka.subscribers=[{"topic":"refunds","group":"g","deadLetter":null}]'],
     /kafka.subscribers\[0\] names topic "refunds", which kafka.topics does not declare/,
+  ],
+  [
+    'Kafka pod names over 63 characters',
+    ['--set', 'fullnameOverride=a-rather-long-full-name-for-a-release-xx'],
+    /the Kafka pod names \(a-rather-long-full-name-for-a-release-xx-a-rather-long-full-name-for-a-release-xx-dual-role-9999\) would exceed 63 characters/,
+  ],
+  [
+    "another release's ECK without its namespace",
+    ['--set', 'eck-operator.enabled=false'],
+    /set networkPolicy.eckOperatorNamespace to the namespace where the ECK operator runs/,
   ],
   [
     'HPA min above max',

@@ -1,6 +1,7 @@
 // Static checks: helm lint --strict, helm template over every value set, kubeconform against
 // offline schemas, and unit assertions on what matters in the rendered objects.
-import { cpSync, readFileSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -20,6 +21,7 @@ import {
   helm,
   kubeconform,
   type Manifest,
+  realChart,
   render,
   valueArgs,
   valueSets,
@@ -27,6 +29,27 @@ import {
 import { repoRoot } from './tools.ts'
 
 const sizes: Record<string, string> = {}
+
+describe('dependency charts', () => {
+  // The title says which chart each test run used: the real one or a stand-in.
+  it.each(
+    env().dependencies.map((d) => ({
+      ...d,
+      what: d.real ? `the real chart (${d.detail})` : `a STAND-IN: ${d.detail}`,
+    })),
+  )('$name $version is $what', ({ name, version, real }) => {
+    const deps = parse(readFileSync(path.join(repoRoot, 'chart/Chart.yaml'), 'utf8')) as {
+      dependencies: { name: string; version: string }[]
+    }
+    expect(deps.dependencies).toContainEqual(expect.objectContaining({ name, version }))
+    const packaged = path.join(env().chart, 'charts', `${name}-${version}.tgz`)
+    expect(existsSync(packaged), `charts/${name}-${version}.tgz`).toBe(real)
+    if (real) {
+      const shown = helm(['show', 'chart', packaged])
+      expect(parse(shown.stdout)).toMatchObject({ name, version })
+    }
+  })
+})
 
 describe.each(Object.keys(valueSets))('value set %s', (set) => {
   it('passes helm lint --strict', () => {
@@ -55,13 +78,15 @@ describe.each(Object.keys(valueSets))('value set %s', (set) => {
 
 describe('rendered defaults', () => {
   const docs = () => render([]).docs
-  const deployments = (d: Manifest[]) => d.filter((m) => m.kind === 'Deployment')
+  const own = () => render([]).own
 
   it('runs every pod non-root, read-only, without capabilities, seccomp RuntimeDefault, with resources', () => {
-    const all = render([]).docs
-    const tests = parseHooks()
-    const pods = [...deployments(all).map((d) => d.spec.template.spec), ...tests.map((t) => t.spec)]
-    expect(pods.length).toBe(3)
+    const all = own()
+    const pods = all.flatMap((d) =>
+      d.kind === 'Pod' ? [d.spec] : d.spec?.template?.spec ? [d.spec.template.spec] : [],
+    )
+    // api, consumer, the teardown Job and the three helm test pods
+    expect(pods.length).toBe(6)
     for (const pod of pods) {
       expect(pod.securityContext).toMatchObject({
         runAsNonRoot: true,
@@ -78,12 +103,36 @@ describe('rendered defaults', () => {
         expect(c.resources.requests.cpu).toBeTruthy()
         expect(c.resources.requests.memory).toBeTruthy()
         expect(c.resources.limits.memory).toBeTruthy()
-        const tmp = c.volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/tmp')
-        expect(tmp, 'a writable /tmp').toBeTruthy()
-        expect(pod.volumes.find((v: { name: string }) => v.name === tmp.name).emptyDir).toBeTruthy()
       }
     }
   })
+
+  it('gives the app a writable /tmp and nothing else writable', () => {
+    for (const d of own().filter((m) => m.kind === 'Deployment')) {
+      const pod = d.spec.template.spec
+      const c = pod.containers[0]
+      const tmp = c.volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/tmp')
+      expect(tmp, 'a writable /tmp').toBeTruthy()
+      expect(pod.volumes.find((v: { name: string }) => v.name === tmp.name).emptyDir).toBeTruthy()
+      expect(
+        c.volumeMounts
+          .filter((m: { readOnly?: boolean }) => !m.readOnly)
+          .map((m: { mountPath: string }) => m.mountPath),
+      ).toEqual(['/tmp'])
+    }
+  })
+
+  // A stand-in renders no operator: this needs the real chart.
+  it.skipIf(!realChart('eck-operator'))(
+    "makes the ECK operator's pod fit Pod Security restricted (its chart's default has no seccomp profile)",
+    () => {
+      const operator = find(docs(), 'StatefulSet', 'elastic-operator').spec.template.spec
+      expect(operator.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      })
+    },
+  )
 
   it('probes /healthz for liveness and /readyz for readiness on both roles', () => {
     for (const role of ['api', 'consumer']) {
@@ -96,19 +145,55 @@ describe('rendered defaults', () => {
   })
 
   it('labels every object with the recommended labels, and selectors match pod labels', () => {
-    for (const d of docs()) {
+    for (const d of own()) {
       const labels = d.metadata.labels ?? {}
       expect(labels['app.kubernetes.io/instance'], `${d.kind} ${d.metadata.name}`).toBe('icecream')
       expect(labels['app.kubernetes.io/managed-by']).toBe('Helm')
       expect(labels['helm.sh/chart']).toMatch(/^icecream-/)
     }
-    for (const d of docs().filter((m) => m.kind === 'Deployment')) {
+    for (const d of own().filter((m) => m.kind === 'Deployment')) {
       expect(d.spec.template.metadata.labels).toMatchObject(d.spec.selector.matchLabels)
     }
   })
 
+  it('derives every object name from the release, so two releases share a namespace', () => {
+    const names = (release: string) =>
+      render(
+        ['--set', 'eck-operator.enabled=false', '--set', 'networkPolicy.eckOperatorNamespace=ops'],
+        release,
+      ).own.map((d) => `${d.kind}/${d.metadata.name}`)
+    const [a, b] = [names('icecream'), names('other')]
+    for (const name of a) expect(name).toMatch(/^[A-Za-z]+\/icecream(-|$)/)
+    expect(a.filter((name) => b.includes(name))).toEqual([])
+    expect(find(render([]).own, 'KafkaNodePool').metadata.name).toBe('icecream-dual-role')
+  })
+
+  it('renders one kind per template file', () => {
+    for (const set of Object.keys(valueSets)) {
+      const { own: objects, sources } = render(valueArgs(set))
+      const kinds = new Map<string, Set<string>>()
+      for (const d of objects) {
+        const file = sources.get(d) as string
+        kinds.set(file, (kinds.get(file) ?? new Set()).add(d.kind))
+      }
+      for (const [file, k] of kinds) expect([...k], `${set}: ${file}`).toHaveLength(1)
+    }
+  })
+
+  it('rolls the app pods when their Elasticsearch password changes', () => {
+    const all = own()
+    for (const role of ['api', 'consumer']) {
+      const secret = find(all, 'Secret', `icecream-es-${role}-user`)
+      const sha = createHash('sha256').update(secret.stringData.password).digest('hex')
+      const annotations = find(all, 'Deployment', `icecream-${role}`).spec.template.metadata
+        .annotations
+      expect(annotations['checksum/elasticsearch-password'], role).toBe(sha)
+      expect(annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/)
+    }
+  })
+
   it('sets only variables the app reads, the tuning ones from values.yaml', () => {
-    const all = docs()
+    const all = own()
     const container = (name: string) =>
       find(all, 'Deployment', name).spec.template.spec.containers[0] as {
         env: { name: string; value?: string }[]
@@ -343,8 +428,8 @@ describe('rendered defaults', () => {
     expect(r.stderr).toContain('eck-crds: crds/ is empty. Run scripts/chart/prepare.sh')
   })
 
-  it('exposes the API through a LoadBalancer with an HPA and PDBs; NetworkPolicies guard Elasticsearch and Kafka', () => {
-    const all = docs()
+  it('exposes the API through a LoadBalancer with an HPA and PDBs', () => {
+    const all = own()
     const svc = find(all, 'Service', 'icecream-api')
     expect(svc.spec.type).toBe('LoadBalancer')
     expect(
@@ -353,36 +438,234 @@ describe('rendered defaults', () => {
     expect(find(all, 'HorizontalPodAutoscaler').spec.scaleTargetRef.name).toBe('icecream-api')
     expect(find(all, 'Deployment', 'icecream-api').spec.replicas).toBeUndefined()
     expect(all.filter((d) => d.kind === 'PodDisruptionBudget').length).toBe(2)
-    const np = find(all, 'NetworkPolicy', 'icecream-elasticsearch')
-    expect(np.spec.podSelector.matchLabels['elasticsearch.k8s.elastic.co/cluster-name']).toBe(
-      'icecream',
-    )
-    const peers = find(all, 'Kafka').spec.kafka.listeners[0].networkPolicyPeers
-    expect(
-      peers.map(
-        (p: { podSelector: { matchLabels: Record<string, string> } }) =>
-          p.podSelector.matchLabels['app.kubernetes.io/component'],
-      ),
-    ).toEqual(['api', 'consumer'])
   })
 
-  it('renders the smoke test Pod as a helm test hook running smoke.js against the API', () => {
-    const [pod] = parseHooks()
-    expect(pod?.metadata.annotations?.['helm.sh/hook']).toBe('test')
-    const c = pod?.spec.containers[0]
-    expect(c.command).toEqual(['node', 'dist/runtime/smoke.js'])
-    expect(c.env).toContainEqual({
-      name: 'SMOKE_BASE_URL',
-      value: 'http://icecream-api.shop.svc:8080',
+  it('lets only the app, its check and the ECK operator from its own namespace into Elasticsearch', () => {
+    const np = (args: string[]) =>
+      find(render(args).own, 'NetworkPolicy', 'icecream-elasticsearch').spec
+    const defaults = np([])
+    expect(defaults.podSelector.matchLabels['elasticsearch.k8s.elastic.co/cluster-name']).toBe(
+      'icecream',
+    )
+    const http = defaults.ingress[0].from as Peer[]
+    expect(http.map(componentOf)).toEqual(['api', 'consumer', 'test-elasticsearch', undefined])
+    const operator = (spec: { ingress: { from: Peer[] }[] }) => spec.ingress[0]?.from.at(-1)
+    expect(operator(defaults)).toEqual({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'elastic-operator' } },
     })
-    expect(c.env).toContainEqual({ name: 'SMOKE_TIMEOUT_SECONDS', value: '120' })
-    expect(pod?.spec.restartPolicy).toBe('Never')
+    const reused = np([
+      '--set',
+      'eck-operator.enabled=false',
+      '--set',
+      'networkPolicy.eckOperatorNamespace=shop-ops',
+    ])
+    expect(operator(reused)?.namespaceSelector).toEqual({
+      matchLabels: { 'kubernetes.io/metadata.name': 'shop-ops' },
+    })
+    const r = helm(['template', 'icecream', env().chart, '--set', 'eck-operator.enabled=false'])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toContain('set networkPolicy.eckOperatorNamespace to the namespace where')
+  })
+
+  it('lets the app pods reach Kafka, Elasticsearch and DNS only; only they and the Kafka check reach the brokers', () => {
+    const check = (args: string[], port: number) => {
+      const all = render(args).own
+      const app = find(all, 'NetworkPolicy', 'icecream-app').spec
+      expect(app.policyTypes).toEqual(['Ingress', 'Egress'])
+      expect(app.podSelector.matchExpressions).toEqual([
+        { key: 'app.kubernetes.io/component', operator: 'In', values: ['api', 'consumer'] },
+      ])
+      expect(
+        app.egress.map((rule: { ports: { port: number; protocol: string }[]; to: Peer[] }) => ({
+          ports: rule.ports.map((p) => `${p.port}/${p.protocol}`),
+          to: rule.to,
+        })),
+      ).toEqual([
+        {
+          ports: [`${port}/TCP`],
+          to: [
+            {
+              podSelector: {
+                matchLabels: { 'strimzi.io/cluster': 'icecream', 'strimzi.io/broker-role': 'true' },
+              },
+            },
+          ],
+        },
+        {
+          ports: ['9200/TCP'],
+          to: [
+            {
+              podSelector: {
+                matchLabels: { 'elasticsearch.k8s.elastic.co/cluster-name': 'icecream' },
+              },
+            },
+          ],
+        },
+        {
+          ports: ['53/UDP', '53/TCP'],
+          to: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            },
+          ],
+        },
+      ])
+      const listener = find(all, 'Kafka').spec.kafka.listeners[0]
+      expect(listener.port).toBe(port)
+      return (listener.networkPolicyPeers as Peer[]).map(componentOf)
+    }
+    expect(check([], 9092)).toEqual(['api', 'consumer', 'test-kafka'])
+    expect(check(['--set', 'kafka.tls=true', '--set', 'tests.enabled=false'], 9093)).toEqual([
+      'api',
+      'consumer',
+    ])
+  })
+
+  it('renders the helm test pods: a purchase end to end, Kafka access of both users, Elasticsearch access of the API user', () => {
+    const tests = testPods(render([]).own)
+    expect(tests.map((t) => t.metadata.name)).toEqual([
+      'icecream-test-elasticsearch',
+      'icecream-test-kafka',
+      'icecream-test-purchase',
+    ])
+    const containers = Object.fromEntries(
+      tests.flatMap((t) =>
+        t.spec.containers.map((c: Container) => [`${t.metadata.name}/${c.name}`, c]),
+      ),
+    ) as Record<string, Container>
+    const summary = Object.entries(containers).map(([name, c]) => [
+      name,
+      c.command.join(' '),
+      c.env.find((e) => e.name === 'KAFKA_USERNAME')?.value ?? '',
+    ])
+    expect(summary).toEqual([
+      [
+        'icecream-test-elasticsearch/api-reads-only',
+        'node dist/runtime/checks/elasticsearch-access.js',
+        'icecream-api',
+      ],
+      [
+        'icecream-test-kafka/consumer-reads',
+        'node dist/runtime/checks/kafka-access.js allowed',
+        'icecream-consumer',
+      ],
+      [
+        'icecream-test-kafka/api-refused',
+        'node dist/runtime/checks/kafka-access.js refused',
+        'icecream-api',
+      ],
+      ['icecream-test-purchase/purchase', 'node dist/runtime/smoke.js', ''],
+    ])
+    // The checks run with the app's own configuration and the role's credentials and CAs.
+    const api = find(render([]).own, 'Deployment', 'icecream-api').spec.template.spec.containers[0]
+    for (const name of [
+      'icecream-test-elasticsearch/api-reads-only',
+      'icecream-test-kafka/api-refused',
+    ]) {
+      const c = containers[name] as Container
+      expect(c.envFrom).toEqual(api.envFrom)
+      for (const v of ['KAFKA_USERNAME', 'KAFKA_PASSWORD', 'ELASTICSEARCH_PASSWORD']) {
+        expect(
+          c.env.find((e) => e.name === v),
+          `${name} ${v}`,
+        ).toEqual(api.env.find((e: { name: string }) => e.name === v))
+      }
+      expect(c.volumeMounts.slice(1)).toEqual(api.volumeMounts.slice(1))
+    }
+    expect(containers['icecream-test-purchase/purchase']?.env).toEqual([
+      { name: 'SMOKE_BASE_URL', value: 'http://icecream-api.shop.svc:8080' },
+      { name: 'SMOKE_TIMEOUT_SECONDS', value: '120' },
+    ])
+    for (const t of tests) {
+      expect(t.metadata.annotations?.['helm.sh/hook']).toBe('test')
+      expect(t.spec.restartPolicy).toBe('Never')
+    }
+    expect(testPods(render(['--set', 'tests.enabled=false']).own)).toEqual([])
+  })
+
+  it('runs only entry points the image builds (node dist/<source>.js of a runtime source)', () => {
+    const commands = render([]).own.flatMap(
+      (d) =>
+        (d.kind === 'Pod' ? d.spec : d.spec?.template?.spec)?.containers.map(
+          (c: Container) => c.command,
+        ) ?? [],
+    )
+    expect(commands.length).toBe(7)
+    for (const [bin, entry] of commands) {
+      expect(bin).toBe('node')
+      const source = String(entry)
+        .replace(/^dist\//, '')
+        .replace(/\.js$/, '.ts')
+      expect(existsSync(path.join(repoRoot, source)), source).toBe(true)
+      expect(readFileSync(path.join(repoRoot, source), 'utf8')).toContain('import.meta.main')
+    }
+  })
+
+  it('orders the teardown: a pre-delete hook Job deletes the Kafka and Elasticsearch resources before Helm removes their operators', () => {
+    const all = render([]).own
+    const hooks = all.filter((d) => d.metadata.annotations?.['helm.sh/hook'] === 'pre-delete')
+    expect(
+      hooks.map((h) => `${h.kind}:${h.metadata.annotations?.['helm.sh/hook-weight']}`),
+    ).toEqual(
+      expect.arrayContaining(['ServiceAccount:-10', 'Role:-10', 'RoleBinding:-10', 'Job:0']),
+    )
+    expect(hooks).toHaveLength(4)
+    for (const h of hooks) {
+      expect(h.metadata.name).toBe('icecream-teardown')
+      expect(h.metadata.annotations?.['helm.sh/hook-delete-policy']).toBe(
+        'before-hook-creation,hook-succeeded',
+      )
+    }
+    const job = find(all, 'Job', 'icecream-teardown').spec.template.spec
+    const env = Object.fromEntries(
+      job.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]),
+    )
+    expect(JSON.parse(env.TEARDOWN_STEPS)).toEqual([
+      ['kafka.strimzi.io/v1/kafkatopics', 'kafka.strimzi.io/v1/kafkausers'],
+      [
+        'elasticsearch.k8s.elastic.co/v1/elasticsearches',
+        'kafka.strimzi.io/v1/kafkanodepools',
+        'kafka.strimzi.io/v1/kafkas',
+      ],
+    ])
+    expect(env.TEARDOWN_SELECTOR).toBe(
+      'app.kubernetes.io/instance=icecream,app.kubernetes.io/name=icecream',
+    )
+    expect(job.serviceAccountName).toBe('icecream-teardown')
+    expect(find(all, 'Role', 'icecream-teardown').rules).toEqual([
+      {
+        apiGroups: ['elasticsearch.k8s.elastic.co'],
+        resources: ['elasticsearches'],
+        verbs: ['list', 'delete'],
+      },
+      {
+        apiGroups: ['kafka.strimzi.io'],
+        resources: ['kafkanodepools', 'kafkas', 'kafkatopics', 'kafkausers'],
+        verbs: ['list', 'delete'],
+      },
+    ])
+    const without = (args: string[]) =>
+      render(args).own.filter((d) => d.metadata.annotations?.['helm.sh/hook'] === 'pre-delete')
+    expect(without(['--set', 'uninstallHook.enabled=false'])).toEqual([])
+    // Operators that outlive the release need no ordering.
+    expect(
+      without([
+        '--set',
+        'strimzi-kafka-operator.enabled=false',
+        '--set',
+        'eck-operator.enabled=false',
+        '--set',
+        'networkPolicy.eckOperatorNamespace=ops',
+      ]),
+    ).toEqual([])
   })
 })
 
 describe('other value sets', () => {
   it('TLS: listener 9093 with TLS, the app trusts the cluster CA', () => {
-    const all = render(valueArgs('tls')).docs
+    const all = render(valueArgs('tls')).own
     expect(find(all, 'Kafka').spec.kafka.listeners[0]).toMatchObject({
       name: 'tls',
       port: 9093,
@@ -399,7 +682,7 @@ describe('other value sets', () => {
   })
 
   it('KEDA: a ScaledObject on consumer lag, at most one replica per partition, own least-privilege user', () => {
-    const all = render(valueArgs('keda')).docs
+    const all = render(valueArgs('keda')).own
     const so = find(all, 'ScaledObject')
     expect(so.spec.scaleTargetRef.name).toBe('icecream-consumer')
     expect(so.spec.maxReplicaCount).toBeLessThanOrEqual(
@@ -430,7 +713,7 @@ describe('other value sets', () => {
   })
 
   it('monitoring: a ServiceMonitor (app) and a PodMonitor (Kafka) only when the Prometheus Operator API exists', () => {
-    const all = render(valueArgs('monitoring')).docs
+    const all = render(valueArgs('monitoring')).own
     const pm = find(all, 'PodMonitor')
     expect(pm.spec.podMetricsEndpoints[0].port).toBe('tcp-prometheus')
     expect(pm.spec.selector.matchExpressions[0]).toEqual({
@@ -452,7 +735,7 @@ describe('other value sets', () => {
   })
 
   it('minimal: one Kafka node with RF 1, one Elasticsearch node, no HPA', () => {
-    const all = render(valueArgs('minimal')).docs
+    const all = render(valueArgs('minimal')).own
     expect(find(all, 'KafkaNodePool').spec.replicas).toBe(1)
     expect(find(all, 'Kafka').spec.kafka.config['min.insync.replicas']).toBe(1)
     expect(find(all, 'Elasticsearch').spec.nodeSets[0].count).toBe(1)
@@ -461,8 +744,24 @@ describe('other value sets', () => {
   })
 })
 
-function parseHooks(): Manifest[] {
-  return render([]).docs.filter((d) => d.metadata.annotations?.['helm.sh/hook'] === 'test')
+type Peer = {
+  podSelector?: { matchLabels: Record<string, string> }
+  namespaceSelector?: { matchLabels: Record<string, string> }
+}
+type Container = {
+  name: string
+  command: string[]
+  env: { name: string; value?: string; valueFrom?: unknown }[]
+  envFrom?: unknown
+  volumeMounts: unknown[]
+}
+
+const componentOf = (p: Peer) => p.podSelector?.matchLabels['app.kubernetes.io/component']
+
+function testPods(docs: Manifest[]): Manifest[] {
+  return docs
+    .filter((d) => d.metadata.annotations?.['helm.sh/hook'] === 'test')
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
 }
 
 /** The versions the local stack reads: chart/values.yaml, kafka.version and elasticsearch.version. */

@@ -62,6 +62,22 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, in
   return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' }
 }
 
+/** Like `run`, without blocking: for a command that waits on something the test does meanwhile. */
+export function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+    })
+    child.on('close', (status) => resolve({ status: status ?? -1, stdout, stderr }))
+  })
+}
+
 /** Helm with its own config, cache and data folders, so the user's repositories never leak in. */
 export function helmEnv(home: string, kubeconfig?: string): NodeJS.ProcessEnv {
   for (const d of ['config', 'cache', 'data']) mkdirSync(path.join(home, d), { recursive: true })

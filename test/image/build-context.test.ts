@@ -121,7 +121,13 @@ describe('the image build, rehearsed without Docker', () => {
   })
 
   it('builds the entry points the chart runs, and the handlers the runtime scans for', () => {
-    for (const file of ['dist/runtime/main.js', 'dist/runtime/smoke.js']) {
+    for (const file of [
+      'dist/runtime/main.js',
+      'dist/runtime/smoke.js',
+      'dist/runtime/checks/kafka-access.js',
+      'dist/runtime/checks/elasticsearch-access.js',
+      'dist/runtime/kubernetes/teardown.js',
+    ]) {
       expect(existsSync(path.join(runDir, file)), file).toBe(true)
     }
     for (const folder of ['routes', 'subscribers']) {
@@ -146,6 +152,14 @@ describe('the image build, rehearsed without Docker', () => {
   it.each([
     ['the API and consumer entry point', 'dist/runtime/main.js', { ROLE: 'not-a-role' }, 'ROLE'],
     ['the smoke check', 'dist/runtime/smoke.js', { SMOKE_BASE_URL: '' }, 'SMOKE_BASE_URL'],
+    ['the Kafka access check', 'dist/runtime/checks/kafka-access.js', {}, 'allowed|refused'],
+    [
+      'the Elasticsearch access check',
+      'dist/runtime/checks/elasticsearch-access.js',
+      {},
+      'KAFKA_BROKERS',
+    ],
+    ['the uninstall teardown', 'dist/runtime/kubernetes/teardown.js', {}, 'TEARDOWN_NAMESPACE'],
   ])('loads %s with production dependencies only', (_what, entry, env, complaint) => {
     // ES modules link their whole static import graph before running any of it, so a bad
     // configuration that stops the program at once still proves every import resolved.

@@ -162,7 +162,13 @@ describe('the image layout', () => {
     expect(env).toContain('ROLE=api')
     expect(all(runtime, 'EXPOSE')).toEqual(['8080'])
     expect(all(runtime, 'CMD')).toEqual(['["node", "dist/runtime/main.js"]'])
-    for (const entry of ['runtime/main.ts', 'runtime/smoke.ts']) {
+    for (const entry of [
+      'runtime/main.ts',
+      'runtime/smoke.ts',
+      'runtime/checks/kafka-access.ts',
+      'runtime/checks/elasticsearch-access.ts',
+      'runtime/kubernetes/teardown.ts',
+    ]) {
       expect(
         existsSync(path.join(repoRoot, entry)),
         `${entry} (built to dist/${entry.replace('.ts', '.js')})`,

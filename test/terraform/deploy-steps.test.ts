@@ -153,11 +153,21 @@ describe('the README deploy steps', () => {
     expect(script).toMatch(new RegExp(`helm uninstall ${release} --namespace ${namespace}\\b`))
     for (const [, ns] of script.matchAll(/kubectl -n (\S+)/g)) expect(ns).toBe(namespace)
     const name = fullname(release)
-    const service = readFileSync(path.join(chartDir, 'templates/service.yaml'), 'utf8')
-    expect(service).toContain('name: {{ include "icecream.fullname" . }}-api')
+    const template = (file: string) => readFileSync(path.join(chartDir, 'templates', file), 'utf8')
+    /** The body of a named template of _helpers.tpl. */
+    const helper = (define: string) =>
+      template('_helpers.tpl').split(`{{- define "${define}" -}}\n`)[1]?.split('\n')[0]
+    expect(template('service.yaml')).toContain('name: {{ include "icecream.apiServiceName" . }}')
+    expect(helper('icecream.apiServiceName')).toBe(
+      '{{- printf "%s-api" (include "icecream.fullname" .) }}',
+    )
     for (const [, svc] of script.matchAll(/get service (\S+)/g)) expect(svc).toBe(`${name}-api`)
-    const deployment = readFileSync(path.join(chartDir, 'templates/deployment.yaml'), 'utf8')
-    expect(deployment).toContain('name: {{ $fullname }}-{{ $role }}')
+    expect(template('deployment.yaml')).toContain(
+      'name: {{ include "icecream.deploymentName" (dict "root" $root "role" $role) }}',
+    )
+    expect(helper('icecream.deploymentName')).toBe(
+      '{{- printf "%s-%s" (include "icecream.fullname" .root) .role }}',
+    )
     for (const [, role] of script.matchAll(/deployment\/(\S+)/g)) {
       expect([`${name}-api`, `${name}-consumer`]).toContain(role)
     }
@@ -169,13 +179,10 @@ describe('the README deploy steps', () => {
     expect(script).toContain(`export API_URL="http://$API_IP:${port}"`)
     const tests = readdirSync(path.join(chartDir, 'templates/tests'))
     expect(
-      tests.some((f) =>
-        readFileSync(path.join(chartDir, 'templates/tests', f), 'utf8').includes(
-          'helm.sh/hook: test',
-        ),
-      ),
+      tests.some((f) => template(`tests/${f}`).includes('include "icecream.testPod"')),
       'the chart has a helm test hook',
     ).toBe(true)
+    expect(template('_helpers.tpl')).toContain('helm.sh/hook: test')
   })
 
   it('delete only custom resource kinds the operators define', () => {
