@@ -19,7 +19,7 @@ import {
   MessagesStreamModes,
   ProduceAcks,
 } from '@platformatic/kafka'
-import type { Config } from '../config.ts'
+import type { KafkaSettings } from '../config.ts'
 import type { AppLogger } from '../logger.ts'
 import type {
   Admin,
@@ -30,17 +30,6 @@ import type {
   PartitionBatch,
   Producer,
 } from './client.ts'
-
-type KafkaSettings = Pick<
-  Config,
-  | 'KAFKA_BROKERS'
-  | 'KAFKA_CLIENT_ID'
-  | 'KAFKA_SASL_MECHANISM'
-  | 'KAFKA_USERNAME'
-  | 'KAFKA_PASSWORD'
-  | 'KAFKA_SSL'
-  | 'KAFKA_CA_FILE'
->
 
 /** Null keys and values arrive as undefined. */
 type Fetched = Message<Buffer | undefined, Buffer | undefined, Buffer, Buffer | undefined>
