@@ -1,5 +1,5 @@
 /**
- * How handlers and topics are declared: `defineRoute`, `defineSubscriber` and `defineTopics`.
+ * How handlers are declared: `defineRoute` and `defineSubscriber` (topics: `defineTopics` in topics.ts).
  * Each returns its input (with defaults filled in) typed, so the runtime can load it and a test
  * can call a handler directly with in-memory ports.
  */
@@ -100,20 +100,4 @@ export function defineSubscriber<S extends z.ZodType>(
   subscriber: Omit<SubscriberDefinition<S>, 'retry'> & { retry?: Partial<RetryPolicy> },
 ): SubscriberDefinition<S> {
   return { ...subscriber, retry: { ...defaultRetry, ...subscriber.retry } }
-}
-
-export interface TopicDeclaration {
-  partitions: number
-  /** Copies of each partition on different brokers. */
-  replicationFactor: number
-  /** Topic-level Kafka configuration, e.g. `min.insync.replicas`, `retention.ms`. */
-  config: Record<string, string | number>
-}
-
-/**
- * Declares the app's topics, by name. The names become the `TopicName` type that `publish` and
- * subscribers accept, so a topic that is not declared does not compile.
- */
-export function defineTopics<T extends Record<string, TopicDeclaration>>(topics: T): T {
-  return topics
 }

@@ -3,7 +3,21 @@
  * KAFKA_NAME_PREFIX), the local stack and the bench create them, and the chart's KafkaTopics
  * mirror them (`kafka.topics` in chart/values.yaml; a chart test holds the two equal).
  */
-import { defineTopics } from './define.ts'
+export interface TopicDeclaration {
+  partitions: number
+  /** Copies of each partition on different brokers. */
+  replicationFactor: number
+  /** Topic-level Kafka configuration, e.g. `min.insync.replicas`, `retention.ms`. */
+  config: Record<string, string | number>
+}
+
+/**
+ * Declares the app's topics, by name. The names become the `TopicName` type that `publish` and
+ * subscribers accept, so a topic that is not declared does not compile.
+ */
+export function defineTopics<T extends Record<string, TopicDeclaration>>(topics: T): T {
+  return topics
+}
 
 const days = (count: number) => count * 24 * 60 * 60 * 1000
 

@@ -32,8 +32,9 @@ export interface PartitionBatch {
   partition: number
   messages: IncomingMessage[]
   /**
-   * Aborted when this consumer stops or loses the partition: abandon the work and commit
-   * nothing; whoever owns the partition next reads the uncommitted rest again.
+   * Aborted when this consumer loses the partition (a rebalance gave it to another member):
+   * abandon the work and commit nothing; the new owner reads the uncommitted rest again. A
+   * consumer that is stopping does not abort it: the batch finishes and its commits land.
    */
   signal: AbortSignal
   /**
@@ -62,7 +63,9 @@ export interface ConsumerOptions {
 export interface Consumer {
   /**
    * Joins the group and starts handing batches to `handle`, one batch per partition at a time.
-   * Resolves once consuming has started. A batch whose `handle` rejects is not committed.
+   * Resolves once consuming has started. A batch whose `handle` resolved is done for this
+   * session, committed or not (what is not committed is read again after a restart or a
+   * rebalance); one whose `handle` rejects is handed over again.
    */
   start(handle: (batch: PartitionBatch) => Promise<void>): Promise<void>
   /** Stops fetching (the group membership stays) until `resume`. */

@@ -88,22 +88,23 @@ function wrapConsumer(
     // kafkajs restarts itself after a retriable error; otherwise it has stopped for good.
     if (!payload.restart) crash(payload.error)
   })
-  const inFlight = new Set<AbortController>()
   return {
     async start(handle) {
       await consumer.subscribe({ topics: [topic], fromBeginning: true })
       await consumer.run({
         autoCommit: false,
-        eachBatchAutoResolve: false,
+        // A batch whose handler resolved is done for this session, committed or not (as the
+        // port says); one whose handler threw is fetched again.
+        eachBatchAutoResolve: true,
         partitionsConsumedConcurrently: concurrency,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        eachBatch: async ({ batch, heartbeat, isStale, resolveOffset }) => {
           const stop = new AbortController()
-          inFlight.add(stop)
           let lost: unknown
           // The group drops a member that stops heartbeating, so beat while the batch is
-          // handled, and stop the work once the partition is revoked or the consumer stops.
+          // handled, and abort the work once the partition is revoked. A stopping consumer lets
+          // the batch finish: its commits land before it leaves the group.
           const beat = setInterval(() => {
-            if (!isRunning() || isStale()) stop.abort()
+            if (isStale()) stop.abort()
             else
               heartbeat().catch((error: unknown) => {
                 lost = error
@@ -126,7 +127,6 @@ function wrapConsumer(
             })
           } finally {
             clearInterval(beat)
-            inFlight.delete(stop)
           }
           // A failed heartbeat (a rebalance) goes back to kafkajs, which rejoins the group.
           if (lost) throw lost
@@ -136,10 +136,7 @@ function wrapConsumer(
     pause: () => consumer.pause([{ topic }]),
     resume: () => consumer.resume([{ topic }]),
     crashed,
-    async stop() {
-      for (const batch of inFlight) batch.abort()
-      await consumer.disconnect()
-    },
+    stop: () => consumer.disconnect(),
   }
 }
 

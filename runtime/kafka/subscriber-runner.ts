@@ -95,6 +95,7 @@ export function createSubscriberRunner(
   /** Outages and failed dead-letter writes are waited out for as long as they last. */
   const untilDone = { ...subscriber.retry, attempts: Infinity }
   let consumer: Consumer | undefined
+  const stopping = new AbortController()
   let down: Error | undefined
   /** Restarts since the last batch handed over: a client that cannot stay up counts them. */
   let restartsInARow = 0
@@ -235,17 +236,19 @@ export function createSubscriberRunner(
 
   async function consume(batch: PartitionBatch): Promise<void> {
     restartsInARow = 0
+    // Stopping ends the work after the chunk in hand (and cuts an outage's wait short); a lost
+    // partition also forbids committing that chunk, which its new owner reads again.
+    const signal = AbortSignal.any([batch.signal, stopping.signal])
     try {
       for (const chunk of chunkMessages(batch.messages, options.maxDocuments, options.maxBytes)) {
-        // Told to stop: start nothing and commit nothing more; the next owner reads the rest.
-        if (batch.signal.aborted) return
-        await processChunk(chunk, batch)
+        if (signal.aborted) return
+        await processChunk(chunk, { ...batch, signal })
         const last = chunk.at(-1)
         if (batch.signal.aborted || !last) return
         await batch.commitThrough(last.offset)
       }
     } catch (error) {
-      if (!batch.signal.aborted) throw error
+      if (!signal.aborted) throw error
     }
   }
 
@@ -309,6 +312,7 @@ export function createSubscriberRunner(
       return down
     },
     async stop() {
+      stopping.abort()
       await consumer?.stop()
       await deadLetters?.disconnect()
     },
