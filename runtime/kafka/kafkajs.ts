@@ -21,6 +21,9 @@ import type {
 /** kafkajs sends a heartbeat at most this often however often it is asked; asking is cheap. */
 const heartbeatCheckMs = 1_000
 
+// Short retries: callers decide what an outage means (503 for the API, back-off for consumers).
+const clientRetry = { initialRetryTime: 200, maxRetryTime: 2_000, retries: 5 }
+
 function clientConfig(config: KafkaSettings, logger: AppLogger): KafkaConfig {
   const ssl = config.KAFKA_SSL
     ? config.KAFKA_CA_FILE
@@ -43,8 +46,7 @@ function clientConfig(config: KafkaSettings, logger: AppLogger): KafkaConfig {
     ...(sasl && { sasl }),
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
-    // Short retries: callers decide what an outage means (503 for the API, back-off for consumers).
-    retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 5 },
+    retry: clientRetry,
     logLevel: logLevel.WARN,
     logCreator:
       () =>
@@ -161,6 +163,9 @@ export function createKafkajsClient(config: KafkaSettings, logger: AppLogger): K
       const consumer = kafka.consumer({
         groupId: options.group,
         maxBytesPerPartition: 2 * 1024 * 1024,
+        // kafkajs would restart itself after any failure, forever and unseen; the subscriber
+        // runner replaces a client that gave up, with back-off, counted, and tells liveness.
+        retry: { ...clientRetry, restartOnFailure: async () => false },
       })
       await consumer.connect()
       return wrapConsumer(consumer, options)
