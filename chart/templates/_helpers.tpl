@@ -358,6 +358,7 @@ message naming the values to change. Input: the root context.
 {{- fail (printf "kafka.subscribers[%d] names topic %q, which kafka.topics does not declare" $i $topic) }}
 {{- end }}
 {{- end }}
+{{- end }}
 {{- $podName := printf "%s-%s-9999" (include "icecream.kafkaName" .) (include "icecream.nodePoolName" .) }}
 {{- if gt (len $podName) 63 }}
 {{- fail (printf "the Kafka pod names (%s) would exceed 63 characters: shorten the release name, fullnameOverride, kafka.clusterName or kafka.nodePool.name" $podName) }}
