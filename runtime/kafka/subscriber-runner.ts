@@ -269,10 +269,12 @@ export function createSubscriberRunner(
           { ...connecting, onRetry: onRetry('connect', 'Kafka consumer connection failed') },
         )
         consumer = joined
-        // The client gave up (a non-retriable error): a new one, after a back-off, unless it
-        // keeps giving up before any batch, which liveness then reports.
-        joined.crashed.then(async (error) => {
-          if (signal.aborted) return
+        let replaced = false
+        // The client gave up (a non-retriable error, at the start or later): a new one, after a
+        // back-off, unless it keeps giving up before any batch, which liveness then reports.
+        const replace = async (error: Error) => {
+          if (replaced || signal.aborted) return
+          replaced = true
           restartsInARow++
           metrics.consumerRestarts.inc(labels)
           await joined.stop().catch(() => {})
@@ -288,8 +290,13 @@ export function createSubscriberRunner(
           )
           await sleep(delayMs, undefined, { signal }).catch(() => {})
           if (!signal.aborted) await join().catch(() => {})
-        })
-        await joined.start(consume)
+        }
+        joined.crashed.then(replace)
+        try {
+          await joined.start(consume)
+        } catch (error) {
+          return replace(error instanceof Error ? error : new Error(String(error)))
+        }
         if (paused) joined.pause()
         log.info('consuming')
       }

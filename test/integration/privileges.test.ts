@@ -27,6 +27,31 @@ async function produce(config: Config, topic: string): Promise<void> {
   await producer.send([{ topic, messages: [{ key: 'k', value: JSON.stringify(purchaseBody()) }] }])
 }
 
+/**
+ * Everything an adapter's error says: messages, causes, and the broker's error names, which
+ * kafkajs puts in the message and @platformatic/kafka in nested `errors` with `apiId`.
+ */
+function reasons(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const { apiId, errors } = error as { apiId?: string; errors?: unknown[] }
+  return [
+    error.message,
+    apiId ?? '',
+    reasons(error.cause ?? ''),
+    ...(errors ?? []).map(reasons),
+  ].join(' | ')
+}
+
+/** Refused by Kafka's authorizer (TOPIC_ or GROUP_AUTHORIZATION_FAILED), whatever the adapter. */
+async function refused(work: Promise<unknown>): Promise<string> {
+  try {
+    await work
+  } catch (error) {
+    return reasons(error)
+  }
+  return 'allowed'
+}
+
 /** Why the client gave up consuming `topic` in `group` (it never hands over a batch). */
 async function refusedToConsume(config: Config, group: string, topic: string): Promise<Error> {
   const consumer = await kafka(config).consumer({ group, topic, concurrency: 1 })
@@ -71,22 +96,22 @@ describe('Kafka ACLs', () => {
   })
 
   test('the API cannot write the dead-letter topic', async () => {
-    await expect(produce(api, deadLetters)).rejects.toThrow(/authoriz/i)
+    expect(await refused(produce(api, deadLetters))).toMatch(/authoriz/i)
   })
 
   test("the API cannot read the purchases topic in the consumers' group", async () => {
     // kafkajs reports the broker's GROUP_AUTHORIZATION_FAILED as "group coordinator not found".
-    expect((await refusedToConsume(api, group, purchases)).message).toMatch(/coordinator|authoriz/i)
+    expect(reasons(await refusedToConsume(api, group, purchases))).toMatch(/coordinator|authoriz/i)
   })
 
   test('the consumer writes dead letters but not purchases', async () => {
     await expect(produce(consumer, deadLetters)).resolves.toBeUndefined()
-    await expect(produce(consumer, purchases)).rejects.toThrow(/authoriz/i)
+    expect(await refused(produce(consumer, purchases))).toMatch(/authoriz/i)
   })
 
   test('the consumer cannot read in another group', async () => {
     const other = `${group}-${randomUUID()}`
-    expect((await refusedToConsume(consumer, other, purchases)).message).toMatch(
+    expect(reasons(await refusedToConsume(consumer, other, purchases))).toMatch(
       /coordinator|authoriz/i,
     )
   })
