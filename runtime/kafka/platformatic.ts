@@ -395,9 +395,9 @@ function createConsumer(
     crashed: crash.promise,
     stop() {
       stopped ??= (async () => {
-        const stopping = new Error('consumer stopping')
-        halt.abort(stopping)
-        for (const state of partitions.values()) state.abort.abort(stopping)
+        // No new batch starts; those in flight finish and their commits land (their signals
+        // stay unaborted: only a lost partition aborts one).
+        halt.abort(new Error('consumer stopping'))
         await Promise.allSettled(inFlight)
         // Closes the stream and leaves the group, so its partitions move at once.
         await kafka.close(true)
