@@ -120,6 +120,9 @@ function wrapConsumer(
               messages: batch.messages.map(toIncoming),
               signal: stop.signal,
               async commitThrough(offset) {
+                // The partition's new owner commits it now: a late commit here would overwrite
+                // theirs (the broker still takes it while the group prepares to rebalance).
+                if (stop.signal.aborted) throw stop.signal.reason
                 // Resolving moves the fetch position; committing makes it survive a restart.
                 resolveOffset(offset.toString())
                 await consumer.commitOffsets([
