@@ -227,42 +227,47 @@ const totalLag = async (admin: Admin, group: string, topic: string) =>
 
 /**
  * (d) Starts a consumer on a fresh group over a topic already holding the events and polls the
- * group's lag until it is 0. The rate counts from the first commit, so process start, group
- * join and the first fetch are reported apart (`startupSeconds`).
+ * group's lag until it is 0, then stops it (the next drain's consumer takes its port). The rate
+ * counts from the first commit, so process start, group join and the first fetch are reported
+ * apart (`startupSeconds`).
  */
 export async function drainConsumer(
   admin: Admin,
   group: string,
   topic: string,
-  startConsumer: () => Promise<unknown>,
+  startConsumer: () => Promise<{ stop(): Promise<unknown> }>,
   maxMs: number,
   say: Say,
 ): Promise<DrainResult> {
   const events = await totalLag(admin, group, topic)
   const spawned = performance.now()
-  await startConsumer()
+  const consumer = await startConsumer()
   let first: { at: number; lag: number } | undefined
   let reported = spawned
-  for (;;) {
-    const lag = await totalLag(admin, group, topic)
-    const now = performance.now()
-    if (!first && lag < events) first = { at: now, lag }
-    const cutShort = now - spawned > maxMs
-    if (lag === 0 || cutShort) {
-      const from = first ?? { at: now, lag: events }
-      return {
-        ...rate(from.lag - lag, Math.max(1, now - from.at), cutShort),
-        events,
-        startupSeconds: (from.at - spawned) / 1000,
+  try {
+    for (;;) {
+      const lag = await totalLag(admin, group, topic)
+      const now = performance.now()
+      if (!first && lag < events) first = { at: now, lag }
+      const cutShort = now - spawned > maxMs
+      if (lag === 0 || cutShort) {
+        const from = first ?? { at: now, lag: events }
+        return {
+          ...rate(from.lag - lag, Math.max(1, now - from.at), cutShort),
+          events,
+          startupSeconds: (from.at - spawned) / 1000,
+        }
       }
+      if (now - reported > progressEveryMs) {
+        reported = now
+        say(
+          `  lag ${thousands(lag)} of ${thousands(events)}, ${Math.round((now - spawned) / 1000)} s since the consumer started`,
+        )
+      }
+      await sleep(250)
     }
-    if (now - reported > progressEveryMs) {
-      reported = now
-      say(
-        `  lag ${thousands(lag)} of ${thousands(events)}, ${Math.round((now - spawned) / 1000)} s since the consumer started`,
-      )
-    }
-    await sleep(250)
+  } finally {
+    await consumer.stop()
   }
 }
 

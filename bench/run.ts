@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: what the queue costs and what it buys, measured on this machine in one run
- * (about 4 minutes). Starts its own Kafka and Elasticsearch (ports 39092/39093/39200/39300, data
- * in <cache>/bench-stack), gives the run its own topics and indices, measures each figure
- * against its ceiling, prints a markdown table and writes it to bench/results/latest.md.
+ * (about 4-7 minutes). Starts its own Kafka and Elasticsearch (ports 39092/39093/39200/39300,
+ * data in <cache>/bench-stack), gives the run its own topics and indices, measures each figure
+ * against its ceiling (each Kafka-bound one with every Kafka adapter), prints a markdown table
+ * and writes it to bench/results/latest.md.
  * bench/README.md explains the rows. BENCH_MESSAGES (50000) and BENCH_LOAD_SECONDS (15)
  * shorten a trial run.
  */
@@ -90,9 +91,32 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const dataDir = join(cacheDir(), 'bench-stack')
 const logsDir = join(dataDir, 'logs')
 const run = `bench-${Date.now().toString(36)}`
-// The run's own topics (what (a) produces and (d) drains: a known number of valid events), group
-// and index come from the harness; the API processes publish under a name prefix of their own.
-const names = { apiPrefix: `${run}-api.`, javaTopic: `${run}-java`, bulkIndex: `${run}-bulk` }
+
+type Adapter = Config['KAFKA_CLIENT']
+// Every adapter behind the Kafka port, as the table names it; each Kafka-bound row runs with each.
+const adapterNames: Record<Adapter, string> = {
+  kafkajs: 'kafkajs',
+  platformatic: '@platformatic/kafka',
+}
+const adapters = Object.keys(adapterNames) as Adapter[]
+/** One stage for every adapter in turn, before the next stage: both see the same machine load. */
+async function eachAdapter<T>(
+  stage: (adapter: Adapter) => Promise<T>,
+): Promise<Record<Adapter, T>> {
+  const results: Partial<Record<Adapter, T>> = {}
+  for (const adapter of adapters) results[adapter] = await stage(adapter)
+  return results as Record<Adapter, T>
+}
+
+// Each adapter's own topics and group (what its (a) fills and its (d) drains: a known number of
+// valid events) under a name prefix of its own; the API processes publish under another one.
+// The Java topic and the bulk index are the run's, which the harness deletes with the rest.
+const names = {
+  adapterPrefix: (adapter: Adapter) => `${run}-${adapter}.`,
+  apiPrefix: `${run}-api.`,
+  javaTopic: `${run}-java`,
+  bulkIndex: `${run}-bulk`,
+}
 const harness = startHarness({
   dataDir,
   ports,
@@ -106,14 +130,17 @@ const harness = startHarness({
 cleanups.push(() => harness.stop())
 
 async function measure(stack: RunningStack, config: Config): Promise<void> {
-  const broker = createKafkaClient(config, createLogger('warn', 'bench'))
-  const topic = kafkaName(config.KAFKA_NAME_PREFIX, storePurchases.topic)
-  const admin = await broker.admin()
+  const logger = createLogger('warn', 'bench')
+  // Polls (d)'s lag, whichever adapter the consumer runs.
+  const admin = await createKafkaClient(config, logger).admin()
   cleanups.push(() => admin.disconnect())
 
-  const events = Array.from({ length: messages + batchSize }, purchaseEvent)
-  const bytes = events.reduce((sum, event) => sum + JSON.stringify(event).length, 0)
-  const messageBytes = Math.round(bytes / events.length)
+  // Each adapter produces and drains events of its own: the consumers store into the same index,
+  // where the same ids again would be overwrites rather than new documents.
+  const freshEvents = () => Array.from({ length: messages + batchSize }, purchaseEvent)
+  const sample = freshEvents()
+  const bytes = sample.reduce((sum, event) => sum + JSON.stringify(event).length, 0)
+  const messageBytes = Math.round(bytes / sample.length)
   const rows: Row[] = []
   const notes: string[] = []
   const cut = (what: string, result: Rate) => {
@@ -129,7 +156,7 @@ async function measure(stack: RunningStack, config: Config): Promise<void> {
     java = await producerPerformance(
       stack,
       names.javaTopic,
-      events.slice(0, 1000).map((event) => JSON.stringify(event)),
+      sample.slice(0, 1000).map((event) => JSON.stringify(event)),
       messages,
       logsDir,
       bounds.javaMs,
@@ -142,62 +169,40 @@ async function measure(stack: RunningStack, config: Config): Promise<void> {
   }
 
   // a
-  say(
-    `a. kafkajs producer adapter: ${messages} messages in sequential batches of ${batchSize} (up to ${bounds.produceMs / 1000} s)`,
-  )
-  const producer = await broker.producer()
-  cleanups.push(() => producer.disconnect())
-  // One batch first: connection, metadata and producer id are not the figure.
-  await producer.send([
-    {
-      topic,
-      messages: events
-        .slice(0, batchSize)
-        .map((e) => ({ key: e.shop_id, value: JSON.stringify(e) })),
-    },
-  ])
-  const raw = await rawProduce(
-    producer,
-    topic,
-    events.slice(batchSize),
-    batchSize,
-    bounds.produceMs,
-    say,
-  )
-  cut('(a)', raw)
-  say(`a. ${Math.round(raw.perSecond)} msg/s`)
-
-  // b, c
-  const loadTheApi = async (
-    label: 'b' | 'c',
-    mode: string,
-    env: Record<string, string>,
-  ): Promise<LoadResult> => {
-    say(`${label}. starting the API process (${mode})`)
-    const logFile = join(logsDir, `bench-api-${label}.log`)
-    const api = await harness.start({
-      role: 'api',
-      port: ports.api,
-      env: { KAFKA_NAME_PREFIX: names.apiPrefix, ...env },
-      output: logFile,
-    })
-    say(`${label}. warm-up: ${connections} connections for 3 s`)
-    await loadApi(api.url, connections, 3, say)
-    say(`${label}. POST /purchases from ${connections} connections for ${loadSeconds} s`)
-    const result = await loadApi(api.url, connections, loadSeconds, say)
+  const raw = await eachAdapter(async (adapter) => {
     say(
-      `${label}. ${Math.round(result.perSecond)} 2xx/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ` +
-        `${result.non2xx} non-2xx, ${result.errors} errors`,
+      `a. ${adapter} producer adapter: ${messages} messages in sequential batches of ${batchSize} (up to ${bounds.produceMs / 1000} s)`,
     )
-    if (result.non2xx > 0 || result.errors > 0) {
-      notes.push(
-        `(${label}) answered ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodes)}) and ` +
-          `had ${result.errors} connection errors or timeouts; see ${logFile}.`,
-      )
-    }
-    await api.stop()
+    const topic = kafkaName(names.adapterPrefix(adapter), storePurchases.topic)
+    const producer = await createKafkaClient(
+      { ...config, KAFKA_CLIENT: adapter },
+      logger,
+    ).producer()
+    cleanups.push(() => producer.disconnect())
+    const events = freshEvents()
+    // One batch first: connection, metadata and producer id are not the figure.
+    await producer.send([
+      {
+        topic,
+        messages: events
+          .slice(0, batchSize)
+          .map((e) => ({ key: e.shop_id, value: JSON.stringify(e) })),
+      },
+    ])
+    const result = await rawProduce(
+      producer,
+      topic,
+      events.slice(batchSize),
+      batchSize,
+      bounds.produceMs,
+      say,
+    )
+    cut(`(a) with ${adapter}`, result)
+    say(`a. ${adapter}: ${Math.round(result.perSecond)} msg/s`)
     return result
-  }
+  })
+
+  // h
   say(`h. the HTTP ceiling: a bare node:http server under the same load`)
   const bare = await harness.start({
     role: 'api',
@@ -211,71 +216,111 @@ async function measure(stack: RunningStack, config: Config): Promise<void> {
   await bare.stop()
   say(`h. ${Math.round(http.perSecond)} 2xx/s, p50 ${http.p50} ms, p99 ${http.p99} ms`)
 
+  // b, c
+  const loadTheApi = async (
+    label: 'b' | 'c',
+    mode: string,
+    adapter: Adapter,
+    env: Record<string, string>,
+  ): Promise<LoadResult> => {
+    say(`${label}. starting the API process with ${adapter} (${mode})`)
+    const logFile = join(logsDir, `bench-api-${label}-${adapter}.log`)
+    const api = await harness.start({
+      role: 'api',
+      port: ports.api,
+      env: { KAFKA_CLIENT: adapter, KAFKA_NAME_PREFIX: names.apiPrefix, ...env },
+      output: logFile,
+    })
+    say(`${label}. warm-up: ${connections} connections for 3 s`)
+    await loadApi(api.url, connections, 3, say)
+    say(`${label}. POST /purchases from ${connections} connections for ${loadSeconds} s`)
+    const result = await loadApi(api.url, connections, loadSeconds, say)
+    say(
+      `${label}. ${adapter}: ${Math.round(result.perSecond)} 2xx/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ` +
+        `${result.non2xx} non-2xx, ${result.errors} errors`,
+    )
+    if (result.non2xx > 0 || result.errors > 0) {
+      notes.push(
+        `(${label}) with ${adapter} answered ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodes)}) and ` +
+          `had ${result.errors} connection errors or timeouts; see ${logFile}.`,
+      )
+    }
+    await api.stop()
+    return result
+  }
   const loads = {
-    batched: await loadTheApi(
-      'b',
-      `batched: linger ${config.PUBLISH_LINGER_MS} ms, up to ${config.PUBLISH_MAX_BATCH} per produce`,
-      {},
+    batched: await eachAdapter((adapter) =>
+      loadTheApi(
+        'b',
+        `batched: linger ${config.PUBLISH_LINGER_MS} ms, up to ${config.PUBLISH_MAX_BATCH} per produce`,
+        adapter,
+        {},
+      ),
     ),
-    unbatched: await loadTheApi('c', 'one produce per request', {
-      PUBLISH_MAX_BATCH: '1',
-      PUBLISH_LINGER_MS: '0',
-    }),
+    unbatched: await eachAdapter((adapter) =>
+      loadTheApi('c', 'one produce per request', adapter, {
+        PUBLISH_MAX_BATCH: '1',
+        PUBLISH_LINGER_MS: '0',
+      }),
+    ),
   }
 
   // d
-  say(
-    `d. consumer on a fresh group over ${messages + batchSize} events (up to ${bounds.drainMs / 1000} s)`,
-  )
-  const drain = await drainConsumer(
-    admin,
-    kafkaName(config.KAFKA_NAME_PREFIX, storePurchases.group),
-    topic,
-    () =>
-      harness.start({
-        role: 'consumer',
-        port: ports.consumer,
-        output: join(logsDir, 'bench-consumer.log'),
-      }),
-    bounds.drainMs,
-    say,
-  )
-  cut('(d)', drain)
-  say(
-    `d. ${Math.round(drain.perSecond)} events/s after ${drain.startupSeconds.toFixed(1)} s to the first commit`,
-  )
+  const drain = await eachAdapter(async (adapter) => {
+    say(
+      `d. ${adapter} consumer on a fresh group over ${messages + batchSize} events (up to ${bounds.drainMs / 1000} s)`,
+    )
+    const prefix = names.adapterPrefix(adapter)
+    const result = await drainConsumer(
+      admin,
+      kafkaName(prefix, storePurchases.group),
+      kafkaName(prefix, storePurchases.topic),
+      () =>
+        harness.start({
+          role: 'consumer',
+          port: ports.consumer,
+          env: { KAFKA_CLIENT: adapter, KAFKA_NAME_PREFIX: prefix },
+          output: join(logsDir, `bench-consumer-${adapter}.log`),
+        }),
+      bounds.drainMs,
+      say,
+    )
+    cut(`(d) with ${adapter}`, result)
+    say(
+      `d. ${adapter}: ${Math.round(result.perSecond)} events/s after ${result.startupSeconds.toFixed(1)} s to the first commit`,
+    )
+    return result
+  })
 
   // e
   say(
-    `e. the store's bulk write: ${events.length} documents in chunks of ${bulkChunk} (up to ${bounds.bulkMs / 1000} s)`,
+    `e. the store's bulk write: ${sample.length} documents in chunks of ${bulkChunk} (up to ${bounds.bulkMs / 1000} s)`,
   )
   const store = createElasticsearchStore(createElasticsearchClient(config), names.bulkIndex)
   cleanups.push(() => store.close())
   await store.setup()
-  const bulk = await bulkCeiling(store, events.map(toPurchase), bulkChunk, bounds.bulkMs, say)
+  const bulk = await bulkCeiling(store, sample.map(toPurchase), bulkChunk, bounds.bulkMs, say)
   cut('(e)', bulk)
   say(`e. ${Math.round(bulk.perSecond)} docs/s`)
 
-  rows.push(
-    ...(java
-      ? [
-          {
-            measurement: `a0. Kafka ProducerPerformance (Java), ${messages} msgs, acks=all, idempotent`,
-            figure: java.perSecond,
-            unit: 'msg/s',
-            ratio: 'ceiling (Java client)',
-          },
-        ]
-      : []),
-    {
-      measurement: `a. kafkajs producer adapter, sequential batches of ${batchSize}`,
-      figure: raw.perSecond,
+  if (java) {
+    rows.push({
+      measurement: `a0. Kafka ProducerPerformance (Java), ${messages} msgs, acks=all, idempotent`,
+      figure: java.perSecond,
+      unit: 'msg/s',
+      ratio: 'ceiling (Java client)',
+    })
+  }
+  for (const adapter of adapters) {
+    rows.push({
+      measurement: `a. ${adapterNames[adapter]} producer adapter, sequential batches of ${batchSize}`,
+      figure: raw[adapter].perSecond,
       unit: 'msg/s',
       ratio: java
-        ? `${ratio(raw.perSecond, java.perSecond)} of a0; ceiling for b, c`
-        : 'ceiling for b, c',
-    },
-  )
+        ? `${ratio(raw[adapter].perSecond, java.perSecond)} of a0; ceiling for its b, c`
+        : 'ceiling for its b, c',
+    })
+  }
   rows.push({
     measurement: `h. bare node:http server (reads the body, answers 202), ${connections} connections, ${loadSeconds} s`,
     figure: http.perSecond,
@@ -286,44 +331,52 @@ async function measure(stack: RunningStack, config: Config): Promise<void> {
     ['batched', 'b', 'API, batched'],
     ['unbatched', 'c', 'API, one produce per request'],
   ] as const) {
-    const result = loads[mode]
-    rows.push(
-      {
-        measurement: `${letter}. ${label}, ${connections} connections, ${loadSeconds} s`,
-        figure: result.perSecond,
-        unit: '2xx req/s',
-        ratio: `${ratio(result.perSecond, raw.perSecond)} of a, ${ratio(result.perSecond, http.perSecond)} of h`,
-      },
-      {
-        measurement: `${letter}. latency of 2xx, p50 / p99`,
-        figure: `${result.p50} / ${result.p99}`,
-        unit: 'ms',
-        ratio: '',
-      },
-      {
-        measurement: `${letter}. non-2xx answers / errors`,
-        figure: `${result.non2xx} / ${result.errors}`,
-        unit: 'count',
-        ratio: '',
-      },
-    )
+    for (const adapter of adapters) {
+      const result = loads[mode][adapter]
+      rows.push(
+        {
+          measurement: `${letter}. ${label}, ${adapterNames[adapter]}, ${connections} connections, ${loadSeconds} s`,
+          figure: result.perSecond,
+          unit: '2xx req/s',
+          ratio: `${ratio(result.perSecond, raw[adapter].perSecond)} of its a, ${ratio(result.perSecond, http.perSecond)} of h`,
+        },
+        {
+          measurement: `${letter}. ${adapterNames[adapter]}: latency of 2xx, p50 / p99`,
+          figure: `${result.p50} / ${result.p99}`,
+          unit: 'ms',
+          ratio: '',
+        },
+        {
+          measurement: `${letter}. ${adapterNames[adapter]}: non-2xx answers / errors`,
+          figure: `${result.non2xx} / ${result.errors}`,
+          unit: 'count',
+          ratio: '',
+        },
+      )
+    }
   }
-  rows.push(
-    {
-      measurement: `d. consumer drains ${drain.events} events (first commit after ${drain.startupSeconds.toFixed(1)} s)`,
-      figure: drain.perSecond,
+  for (const adapter of adapters) {
+    const result = drain[adapter]
+    rows.push({
+      measurement: `d. ${adapterNames[adapter]} consumer drains ${result.events} events (first commit after ${result.startupSeconds.toFixed(1)} s)`,
+      figure: result.perSecond,
       unit: 'events/s',
-      ratio: `${ratio(drain.perSecond, bulk.perSecond)} of e`,
-    },
-    {
-      measurement: `e. store bulk write, ${bulk.count} docs in sequential chunks of ${bulkChunk}`,
-      figure: bulk.perSecond,
-      unit: 'docs/s',
-      ratio: 'ceiling for d',
-    },
-  )
+      ratio: `${ratio(result.perSecond, bulk.perSecond)} of e`,
+    })
+  }
+  rows.push({
+    measurement: `e. store bulk write, ${bulk.count} docs in sequential chunks of ${bulkChunk}`,
+    figure: bulk.perSecond,
+    unit: 'docs/s',
+    ratio: 'ceiling for d',
+  })
   notes.unshift(
-    `Batching buys ${(loads.batched.perSecond / loads.unbatched.perSecond).toFixed(1)}x: (b) / (c).`,
+    `Batching buys ${adapters
+      .map(
+        (adapter) =>
+          `${(loads.batched[adapter].perSecond / loads.unbatched[adapter].perSecond).toFixed(1)}x with ${adapterNames[adapter]}`,
+      )
+      .join(', ')}: (b) / (c).`,
   )
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU'
@@ -354,7 +407,9 @@ async function measure(stack: RunningStack, config: Config): Promise<void> {
 try {
   say(`starting Kafka and Elasticsearch in ${dataDir} (about 30-60 s)`)
   const { stack, config } = await harness.ready
-  await harness.addNames(names.apiPrefix)
+  for (const prefix of [...adapters.map(names.adapterPrefix), names.apiPrefix]) {
+    await harness.addNames(prefix)
+  }
   await measure(stack, config)
   await finish(0)
 } catch (error) {
