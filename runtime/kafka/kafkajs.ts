@@ -86,6 +86,7 @@ function wrapConsumer(
   { topic, concurrency }: ConsumerOptions,
 ): Consumer {
   const { promise: crashed, resolve: crash } = Promise.withResolvers<Error>()
+  let stopping = false
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     // kafkajs restarts itself after a retriable error; otherwise it has stopped for good.
     if (!payload.restart) crash(payload.error)
@@ -106,6 +107,7 @@ function wrapConsumer(
           // handled, and abort the work once the partition is revoked. A stopping consumer lets
           // the batch finish: its commits land before it leaves the group.
           const beat = setInterval(() => {
+            if (stopping) return
             if (isStale()) stop.abort()
             else
               heartbeat().catch((error: unknown) => {
@@ -141,7 +143,11 @@ function wrapConsumer(
     pause: () => consumer.pause([{ topic }]),
     resume: () => consumer.resume([{ topic }]),
     crashed,
-    stop: () => consumer.disconnect(),
+    async stop() {
+      // Leaving the group makes the batches look stale: they are finishing, not lost.
+      stopping = true
+      await consumer.disconnect()
+    },
   }
 }
 

@@ -212,7 +212,9 @@ describe('helm install on a real API server', () => {
     const ns = 'reinstall'
     await restrictedNamespace(ns)
     expect(install(ns, secondRelease()).status).toBe(0)
-    expect(readmeUpgrade(ns, 'kafka:\n  topic:\n    partitions: 12\n').status).toBe(0)
+    expect(
+      readmeUpgrade(ns, 'kafka:\n  topics:\n    purchases:\n      partitions: 12\n').status,
+    ).toBe(0)
     const topicPath = kafkaPath(ns, 'kafkatopics', 'icecream-purchases')
     const kept = [esPath(ns), kafkaPath(ns, 'kafkas', 'icecream'), topicPath]
     const uids = await Promise.all(kept.map(async (p) => (await get(p)).metadata.uid))
@@ -226,7 +228,9 @@ describe('helm install on a real API server', () => {
     expect(await Promise.all(kept.map(async (p) => (await get(p)).metadata.uid))).toEqual(uids)
     expect((await get(topicPath)).spec.partitions).toBe(12)
     // A later upgrade may still add partitions.
-    expect(readmeUpgrade(ns, 'kafka:\n  topic:\n    partitions: 24\n').status).toBe(0)
+    expect(
+      readmeUpgrade(ns, 'kafka:\n  topics:\n    purchases:\n      partitions: 24\n').status,
+    ).toBe(0)
     expect((await get(topicPath)).spec.partitions).toBe(24)
   })
 

@@ -85,8 +85,8 @@ describe('rendered defaults', () => {
     const pods = all.flatMap((d) =>
       d.kind === 'Pod' ? [d.spec] : d.spec?.template?.spec ? [d.spec.template.spec] : [],
     )
-    // api, consumer, the teardown Job and the three helm test pods
-    expect(pods.length).toBe(6)
+    // api, consumer, the store setup and teardown Jobs, and the three helm test pods
+    expect(pods.length).toBe(7)
     for (const pod of pods) {
       expect(pod.securityContext).toMatchObject({
         runAsNonRoot: true,
@@ -448,7 +448,13 @@ describe('rendered defaults', () => {
       'icecream',
     )
     const http = defaults.ingress[0].from as Peer[]
-    expect(http.map(componentOf)).toEqual(['api', 'consumer', 'test-elasticsearch', undefined])
+    expect(http.map(componentOf)).toEqual([
+      'api',
+      'consumer',
+      'setup',
+      'test-elasticsearch',
+      undefined,
+    ])
     const operator = (spec: { ingress: { from: Peer[] }[] }) => spec.ingress[0]?.from.at(-1)
     expect(operator(defaults)).toEqual({
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },
@@ -592,7 +598,7 @@ describe('rendered defaults', () => {
           (c: Container) => c.command,
         ) ?? [],
     )
-    expect(commands.length).toBe(7)
+    expect(commands.length).toBe(8)
     for (const [bin, entry] of commands) {
       expect(bin).toBe('node')
       const source = String(entry)
