@@ -87,6 +87,7 @@ function wrapConsumer(
 ): Consumer {
   const { promise: crashed, resolve: crash } = Promise.withResolvers<Error>()
   let stopping = false
+  const inFlight = new Set<Promise<void>>()
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     // kafkajs restarts itself after a retriable error; otherwise it has stopped for good.
     if (!payload.restart) crash(payload.error)
@@ -101,13 +102,14 @@ function wrapConsumer(
         eachBatchAutoResolve: true,
         partitionsConsumedConcurrently: concurrency,
         eachBatch: async ({ batch, heartbeat, isStale, resolveOffset }) => {
+          // Stopping: start nothing new; what is not committed is read again by the next owner.
+          if (stopping) return
           const stop = new AbortController()
           let lost: unknown
           // The group drops a member that stops heartbeating, so beat while the batch is
           // handled, and abort the work once the partition is revoked. A stopping consumer lets
           // the batch finish: its commits land before it leaves the group.
           const beat = setInterval(() => {
-            if (stopping) return
             if (isStale()) stop.abort()
             else
               heartbeat().catch((error: unknown) => {
@@ -115,25 +117,32 @@ function wrapConsumer(
                 stop.abort(error)
               })
           }, heartbeatCheckMs)
+          const handled = handle({
+            topic: batch.topic,
+            partition: batch.partition,
+            messages: batch.messages.map(toIncoming),
+            signal: stop.signal,
+            async commitThrough(offset) {
+              // The partition's new owner commits it now: a late commit here would overwrite
+              // theirs (the broker still takes it while the group prepares to rebalance).
+              if (stop.signal.aborted) throw stop.signal.reason
+              // Resolving moves the fetch position; committing makes it survive a restart.
+              resolveOffset(offset.toString())
+              await consumer.commitOffsets([
+                { topic: batch.topic, partition: batch.partition, offset: String(offset + 1n) },
+              ])
+            },
+          })
+          const settled = handled.then(
+            () => {},
+            () => {},
+          )
+          inFlight.add(settled)
           try {
-            await handle({
-              topic: batch.topic,
-              partition: batch.partition,
-              messages: batch.messages.map(toIncoming),
-              signal: stop.signal,
-              async commitThrough(offset) {
-                // The partition's new owner commits it now: a late commit here would overwrite
-                // theirs (the broker still takes it while the group prepares to rebalance).
-                if (stop.signal.aborted) throw stop.signal.reason
-                // Resolving moves the fetch position; committing makes it survive a restart.
-                resolveOffset(offset.toString())
-                await consumer.commitOffsets([
-                  { topic: batch.topic, partition: batch.partition, offset: String(offset + 1n) },
-                ])
-              },
-            })
+            await handled
           } finally {
             clearInterval(beat)
+            inFlight.delete(settled)
           }
           // A failed heartbeat (a rebalance) goes back to kafkajs, which rejoins the group.
           if (lost) throw lost
@@ -144,8 +153,11 @@ function wrapConsumer(
     resume: () => consumer.resume([{ topic }]),
     crashed,
     async stop() {
-      // Leaving the group makes the batches look stale: they are finishing, not lost.
+      // kafkajs drops commits once it is disconnecting: let the batches in flight finish and
+      // commit first, then leave the group.
       stopping = true
+      consumer.pause([{ topic }])
+      await Promise.all(inFlight)
       await consumer.disconnect()
     },
   }
@@ -211,19 +223,21 @@ export function createKafkajsClient(config: KafkaSettings, logger: AppLogger): K
             admin.fetchTopicOffsets(topic),
             admin.fetchOffsets({ groupId: group, topics: [topic] }),
           ])
-          return ends.map(({ partition, high, low }) => {
-            const stored = committed?.partitions.find((p) => p.partition === partition)?.offset
-            // No commit yet: the group starts from the beginning, so everything retained is lag.
-            const committedOffset =
-              stored === undefined || stored === '-1' ? Number(low) : Number(stored)
-            const end = Number(high)
-            return {
-              partition,
-              committed: committedOffset,
-              end,
-              lag: Math.max(0, end - committedOffset),
-            }
-          })
+          return ends
+            .toSorted((a, b) => a.partition - b.partition)
+            .map(({ partition, high, low }) => {
+              const stored = committed?.partitions.find((p) => p.partition === partition)?.offset
+              // No commit yet: the group starts from the beginning, so everything retained is lag.
+              const committedOffset =
+                stored === undefined || stored === '-1' ? Number(low) : Number(stored)
+              const end = Number(high)
+              return {
+                partition,
+                committed: committedOffset,
+                end,
+                lag: Math.max(0, end - committedOffset),
+              }
+            })
         },
         disconnect: () => admin.disconnect(),
       }
