@@ -156,7 +156,6 @@ function wrapConsumer(
       // kafkajs drops commits once it is disconnecting: let the batches in flight finish and
       // commit first, then leave the group.
       stopping = true
-      consumer.pause([{ topic }])
       await Promise.all(inFlight)
       await consumer.disconnect()
     },
