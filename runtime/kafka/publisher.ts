@@ -42,7 +42,7 @@ export function createPublisher(
   metrics: Metrics,
   logger: AppLogger,
 ): Publisher {
-  const getProducer = lazy(connect)
+  let getProducer = lazy(connect)
   let connected = false
   const pending: PendingEvent[] = []
   let timer: NodeJS.Timeout | undefined
@@ -60,11 +60,11 @@ export function createPublisher(
       else byTopic.set(event.topic, [event.message])
     }
     metrics.publishBatchSize.observe(batch.length)
+    let producer: Producer | undefined
     try {
       connected = true
-      await (await getProducer()).send(
-        [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      )
+      producer = await getProducer()
+      await producer.send([...byTopic].map(([topic, messages]) => ({ topic, messages })))
       for (const event of batch) event.settle()
       for (const [topic, messages] of byTopic) {
         metrics.published.inc({ topic, outcome: 'acknowledged' }, messages.length)
@@ -72,6 +72,14 @@ export function createPublisher(
     } catch (error) {
       refuseUntil = Date.now() + options.retryAfterSeconds * 1000
       logger.warn({ err: error, events: batch.length }, 'produce failed')
+      // A failed send may have been written. An idempotent producer that carries on reuses its
+      // sequence numbers, and the broker may take the next batch for a duplicate of it and drop
+      // it while acknowledging it (seen with kafkajs): the next batch goes through a new one.
+      if (producer) {
+        getProducer = lazy(connect)
+        connected = false
+        void producer.disconnect().catch(() => {})
+      }
       for (const event of batch)
         event.settle(unavailable('Kafka did not acknowledge the event', error))
       for (const [topic, messages] of byTopic) {

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest'
+import { describe, expect, test, vi } from 'vitest'
 import { UnavailableError } from '../../handlers/errors.ts'
 import type { Producer, TopicMessages } from '../../runtime/kafka/client.ts'
 import { createPublisher, type PublisherOptions } from '../../runtime/kafka/publisher.ts'
@@ -102,5 +102,33 @@ describe('publisher', () => {
     await publisher.publish('purchases', event(2))
     expect(attempts).toBe(2)
     expect(sends).toHaveLength(1)
+  })
+
+  test('after a failed send, the next batch goes through a new producer, and the old one is closed', async () => {
+    const producers: { disconnected: boolean; sends: number }[] = []
+    const connect = async (): Promise<Producer> => {
+      const state = { disconnected: false, sends: 0 }
+      producers.push(state)
+      return {
+        async send() {
+          state.sends++
+          if (producers.length === 1) throw new Error('Request Produce timed out')
+        },
+        disconnect: async () => {
+          state.disconnected = true
+        },
+      }
+    }
+    const publisher = createPublisher(
+      connect,
+      { ...options, retryAfterSeconds: 0 },
+      createMetrics(),
+      silentLogger,
+    )
+    await expect(publisher.publish('purchases', event(1))).rejects.toBeInstanceOf(UnavailableError)
+    await publisher.publish('purchases', event(2))
+    expect(producers.map((p) => p.sends)).toEqual([1, 1])
+    await vi.waitFor(() => expect(producers[0]?.disconnected).toBe(true))
+    expect(producers[1]?.disconnected).toBe(false)
   })
 })
