@@ -28,10 +28,14 @@ const options: PublisherOptions = {
 
 const event = (i: number) => ({ key: `shop-${i % 3}`, value: { n: i } })
 
+/** The publisher under test, on `connect`, with some options changed. */
+const publisherOn = (connect: () => Promise<Producer>, changes: Partial<PublisherOptions> = {}) =>
+  createPublisher(connect, { ...options, ...changes }, createMetrics(), silentLogger)
+
 describe('publisher', () => {
   test('gathers concurrent events into one produce request', async () => {
     const { producer, sends } = fakeProducer()
-    const publisher = createPublisher(async () => producer, options, createMetrics(), silentLogger)
+    const publisher = publisherOn(async () => producer)
     await Promise.all(
       Array.from({ length: 50 }, (_, i) => publisher.publish('purchases', event(i))),
     )
@@ -43,12 +47,7 @@ describe('publisher', () => {
 
   test('cuts batches at maxBatch and keeps the order of events', async () => {
     const { producer, sends } = fakeProducer()
-    const publisher = createPublisher(
-      async () => producer,
-      { ...options, maxBatch: 10 },
-      createMetrics(),
-      silentLogger,
-    )
+    const publisher = publisherOn(async () => producer, { maxBatch: 10 })
     await Promise.all(
       Array.from({ length: 25 }, (_, i) => publisher.publish('purchases', event(i))),
     )
@@ -63,7 +62,7 @@ describe('publisher', () => {
     const { producer, sends } = fakeProducer(async () => {
       throw new Error('broker down')
     })
-    const publisher = createPublisher(async () => producer, options, createMetrics(), silentLogger)
+    const publisher = publisherOn(async () => producer)
     await expect(publisher.publish('purchases', event(1))).rejects.toBeInstanceOf(UnavailableError)
     const started = Date.now()
     await expect(publisher.publish('purchases', event(2))).rejects.toBeInstanceOf(UnavailableError)
@@ -73,12 +72,7 @@ describe('publisher', () => {
 
   test('a broker that never answers costs a caller at most timeoutMs', async () => {
     const { producer } = fakeProducer(() => new Promise(() => {}))
-    const publisher = createPublisher(
-      async () => producer,
-      { ...options, timeoutMs: 100 },
-      createMetrics(),
-      silentLogger,
-    )
+    const publisher = publisherOn(async () => producer, { timeoutMs: 100 })
     const started = Date.now()
     await expect(publisher.publish('purchases', event(1))).rejects.toThrow(/within 100 ms/)
     expect(Date.now() - started).toBeLessThan(1_000)
@@ -92,12 +86,7 @@ describe('publisher', () => {
       if (attempts === 1) throw new Error('no broker yet')
       return producer
     }
-    const publisher = createPublisher(
-      connect,
-      { ...options, retryAfterSeconds: 0 },
-      createMetrics(),
-      silentLogger,
-    )
+    const publisher = publisherOn(connect, { retryAfterSeconds: 0 })
     await expect(publisher.publish('purchases', event(1))).rejects.toBeInstanceOf(UnavailableError)
     await publisher.publish('purchases', event(2))
     expect(attempts).toBe(2)
@@ -119,12 +108,7 @@ describe('publisher', () => {
         },
       }
     }
-    const publisher = createPublisher(
-      connect,
-      { ...options, retryAfterSeconds: 0 },
-      createMetrics(),
-      silentLogger,
-    )
+    const publisher = publisherOn(connect, { retryAfterSeconds: 0 })
     await expect(publisher.publish('purchases', event(1))).rejects.toBeInstanceOf(UnavailableError)
     await publisher.publish('purchases', event(2))
     expect(producers.map((p) => p.sends)).toEqual([1, 1])
