@@ -26,11 +26,6 @@ function runEnvironment(run: string): Record<string, string> {
   return { KAFKA_NAME_PREFIX: `${run}.`, ELASTICSEARCH_INDEX: `purchases-${run}` }
 }
 
-/** The declared topics under `config`'s prefix, on a one-broker stack. */
-function appTopics(config: Config): TopicSpec[] {
-  return topicSpecs(config.KAFKA_NAME_PREFIX, config.KAFKA_BROKERS.length)
-}
-
 /** The runtime's Kafka admin, connected for `work` only. */
 async function withKafkaAdmin(config: Config, work: (admin: Admin) => Promise<void>) {
   const admin = await createKafkaClient(config, createLogger('warn', 'harness')).admin()
@@ -238,7 +233,7 @@ export function startHarness(options: HarnessOptions): Harness {
     prefix: string,
     extraTopics: TopicSpec[] = [],
   ) => {
-    const topics = [...appTopics({ ...config, KAFKA_NAME_PREFIX: prefix }), ...extraTopics]
+    const topics = [...topicSpecs(prefix, config.KAFKA_BROKERS.length), ...extraTopics]
     if (run) {
       undo.push(
         {
