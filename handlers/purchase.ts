@@ -94,6 +94,8 @@ export const Purchase = PurchaseEvent.extend({
   total_cents: z.int().meta({ description: 'Sum of quantity x price over the scoops.' }),
 }).meta({ id: 'Purchase' })
 
+/** What a shop POSTs (timestamps in either accepted form). */
+export type PurchaseInput = z.input<typeof PurchaseInput>
 export type PurchaseEvent = z.output<typeof PurchaseEvent>
 export type Purchase = z.output<typeof Purchase>
 
