@@ -7,7 +7,13 @@ import https from 'node:https'
 import net from 'node:net'
 import path from 'node:path'
 
-export const ports = { etcdClient: 22379, etcdPeer: 22380, apiserver: 26443 }
+// Two checkouts can run the chart tests at once when each sets its own ICECREAM_CHART_PORT_BASE.
+const portBase = Number(process.env.ICECREAM_CHART_PORT_BASE || 22_000)
+export const ports = {
+  etcdClient: portBase + 379,
+  etcdPeer: portBase + 380,
+  apiserver: portBase + 4443,
+}
 
 export type Cluster = {
   kubeconfig: string
