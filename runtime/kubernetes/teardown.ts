@@ -19,20 +19,27 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { z } from 'zod'
 
 export interface KubeApi {
-  call(method: 'GET' | 'DELETE', path: string): Promise<{ status: number; body: unknown }>
+  /** A JSON body is sent as a merge patch with PATCH, as plain JSON otherwise. */
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>
 }
 
 /** The Kubernetes API over HTTPS with a bearer token, verifying the cluster's CA. */
 export function kubeApi(server: string, token: string, ca: string): KubeApi {
   return {
-    call: (method, path) =>
+    call: (method, path, body) =>
       new Promise((resolve, reject) => {
+        const data = body === undefined ? undefined : JSON.stringify(body)
+        const contentType = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json'
         const req = request(
           new URL(path, server),
           {
             method,
             ca,
-            headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+            headers: {
+              authorization: `Bearer ${token}`,
+              accept: 'application/json',
+              ...(data && { 'content-type': contentType }),
+            },
             timeout: 10_000,
           },
           (res) => {
@@ -52,7 +59,7 @@ export function kubeApi(server: string, token: string, ca: string): KubeApi {
         )
         req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)))
         req.on('error', reject)
-        req.end()
+        req.end(data)
       }),
   }
 }
