@@ -44,10 +44,36 @@ export interface PartitionBatch {
   commitThrough(offset: bigint): Promise<void>
 }
 
+/** Why a broker refused a send in a way no retry can change. */
+export type Refusal = 'authorization' | 'too large'
+
+/** Kafka's error names for the refusals, as both client libraries report them. */
+export const refusalsByKafkaError: Record<string, Refusal> = {
+  TOPIC_AUTHORIZATION_FAILED: 'authorization',
+  CLUSTER_AUTHORIZATION_FAILED: 'authorization',
+  MESSAGE_TOO_LARGE: 'too large',
+  RECORD_LIST_TOO_LARGE: 'too large',
+}
+
+/**
+ * A send the broker refused for a reason that another attempt cannot change until someone
+ * acts (an ACL is granted, a topic's size limit raised). Nothing of it was written.
+ */
+export class SendRefusedError extends Error {
+  readonly refusal: Refusal
+
+  constructor(refusal: Refusal, cause: unknown) {
+    super(`Kafka refused the send (${refusal}): ${String(cause)}`, { cause })
+    this.name = 'SendRefusedError'
+    this.refusal = refusal
+  }
+}
+
 export interface Producer {
   /**
    * Resolves when every message is acknowledged by all in-sync replicas. A rejection means
-   * "maybe written": the caller may retry, and the copy is then a duplicate, never a loss.
+   * "maybe written": the caller may retry, and the copy is then a duplicate, never a loss;
+   * except a `SendRefusedError`, which nothing will cure by itself.
    */
   send(batches: TopicMessages[]): Promise<void>
   disconnect(): Promise<void>

@@ -17,6 +17,7 @@ import type {
   KafkaClient,
   Producer,
 } from './client.ts'
+import { refusalsByKafkaError, SendRefusedError } from './client.ts'
 
 /** kafkajs sends a heartbeat at most this often however often it is asked; asking is cheap. */
 const heartbeatCheckMs = 1_000
@@ -59,6 +60,15 @@ function clientConfig(config: KafkaSettings, logger: AppLogger): KafkaConfig {
         else kafkaLogger.warn(extra, message)
       },
   }
+}
+
+/** The refusal somewhere in kafkajs's chain of causes (it wraps a broker's answer in retries). */
+function asRefusal(error: unknown): SendRefusedError | undefined {
+  for (let link = error; link instanceof Error; link = link.cause) {
+    const refusal = refusalsByKafkaError[(link as { type?: string }).type ?? '']
+    if (refusal) return new SendRefusedError(refusal, error)
+  }
+  return undefined
 }
 
 function toIncoming(message: {
@@ -174,7 +184,11 @@ export function createKafkajsClient(config: KafkaSettings, logger: AppLogger): K
       await producer.connect()
       return {
         async send(batches) {
-          await producer.sendBatch({ topicMessages: batches, acks: -1 })
+          try {
+            await producer.sendBatch({ topicMessages: batches, acks: -1 })
+          } catch (error) {
+            throw asRefusal(error) ?? error
+          }
         },
         disconnect: () => producer.disconnect(),
       }

@@ -30,6 +30,7 @@ import type {
   PartitionBatch,
   Producer,
 } from './client.ts'
+import { refusalsByKafkaError, SendRefusedError } from './client.ts'
 
 /** Null keys and values arrive as undefined. */
 type Fetched = Message<Buffer | undefined, Buffer | undefined, Buffer, Buffer | undefined>
@@ -79,6 +80,15 @@ function membershipLost(error: unknown): boolean {
   return error instanceof Error && findErrorBy(error, 'unknownMemberId', true) !== null
 }
 
+/** The refusal among the broker's answers in the library's error (one per partition). */
+function asRefusal(error: unknown): SendRefusedError | undefined {
+  if (!(error instanceof Error)) return undefined
+  for (const [apiId, refusal] of Object.entries(refusalsByKafkaError)) {
+    if (findErrorBy(error, 'apiId', apiId)) return new SendRefusedError(refusal, error)
+  }
+  return undefined
+}
+
 function toIncoming(message: Fetched): IncomingMessage {
   const headers: { [name: string]: string } = {}
   // The first of repeated headers wins, as with kafkajs.
@@ -116,21 +126,25 @@ async function createProducer(options: BaseOptions): Promise<Producer> {
   }
   return {
     async send(batches) {
-      await producer.send({
-        messages: batches.flatMap(({ topic, messages }) =>
-          messages.map(({ key, value, headers }) => ({
-            topic,
-            key: key === null ? undefined : Buffer.from(key),
-            value: typeof value === 'string' ? Buffer.from(value) : value,
-            headers: new Map(
-              Object.entries(headers ?? {}).map(([name, text]) => [
-                Buffer.from(name),
-                Buffer.from(text),
-              ]),
-            ),
-          })),
-        ),
-      })
+      await producer
+        .send({
+          messages: batches.flatMap(({ topic, messages }) =>
+            messages.map(({ key, value, headers }) => ({
+              topic,
+              key: key === null ? undefined : Buffer.from(key),
+              value: typeof value === 'string' ? Buffer.from(value) : value,
+              headers: new Map(
+                Object.entries(headers ?? {}).map(([name, text]) => [
+                  Buffer.from(name),
+                  Buffer.from(text),
+                ]),
+              ),
+            })),
+          ),
+        })
+        .catch((error: unknown) => {
+          throw asRefusal(error) ?? error
+        })
     },
     disconnect: () => producer.close(),
   }
