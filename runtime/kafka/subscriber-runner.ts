@@ -104,11 +104,12 @@ export function createSubscriberRunner(
   let deadLetters: Promise<Producer> | undefined
   let paused = false
 
-  /** Logs why an attempt is retried and counts it. */
-  const onRetry = (reason: string, what: string) => (error: unknown, attempt: number) => {
-    metrics.consumerBackoffs.inc({ ...labels, reason })
-    log.warn({ err: error, attempt }, `${what}, backing off`)
-  }
+  /** Logs why an attempt is retried and how long it waits, and counts it. */
+  const onRetry =
+    (reason: string, what: string) => (error: unknown, attempt: number, delayMs: number) => {
+      metrics.consumerBackoffs.inc({ ...labels, reason })
+      log.warn({ err: error, attempt, delayMs: Math.round(delayMs) }, `${what}, backing off`)
+    }
 
   function parse(message: IncomingMessage): { event: unknown } | { reason: string } {
     let json: unknown
@@ -231,11 +232,12 @@ export function createSubscriberRunner(
       await retry(() => sendOnce(deadLetterTopic, messages), {
         policy: untilDone,
         signal: batch.signal,
-        onRetry: (error, attempt) => {
+        onRetry: (error, attempt, delayMs) => {
           metrics.consumerBackoffs.inc({ ...labels, reason: 'dead-letter' })
           const where = {
             err: error,
             attempt,
+            delayMs: Math.round(delayMs),
             partition: batch.partition,
             letters: messages.length,
           }

@@ -380,6 +380,7 @@ describe('subscriber runner', () => {
       expect(commitsWhenSent).toEqual([0, 0, 0, 0])
       const refusals = lines.filter((line) => line.refusal === 'authorization')
       expect(refusals).toHaveLength(3)
+      expect(refusals.every((line) => typeof line.delayMs === 'number')).toBe(true)
       expect(refusals.map((line) => [line.level, line.partition, line.attempt])).toEqual([
         [50, 0, 1],
         [50, 0, 2],
