@@ -129,8 +129,32 @@ export interface Admin {
   disconnect(): Promise<void>
 }
 
+export interface ProducerOptions {
+  /**
+   * The longest one `send` may take, its retries included (the publisher's deadline): the
+   * adapter fits its request timeouts and retries inside it, so no request outlives its caller.
+   */
+  sendTimeoutMs: number
+}
+
+/** One send's attempts, request timeout, back-off and broker-side ack timeout within its budget. */
+export function sendBudget({ sendTimeoutMs }: ProducerOptions) {
+  const attempts = 2
+  const retryDelayMs = Math.min(200, Math.floor(sendTimeoutMs / 10))
+  // A fifth of the budget is left for connecting and for the client's own bookkeeping.
+  const requestTimeoutMs = Math.max(1, Math.floor((sendTimeoutMs * 0.8 - retryDelayMs) / attempts))
+  return {
+    retries: attempts - 1,
+    retryDelayMs,
+    requestTimeoutMs,
+    /** The broker answers REQUEST_TIMED_OUT after this, before the client gives up on it. */
+    ackTimeoutMs: Math.max(1, Math.floor(requestTimeoutMs * 0.75)),
+  }
+}
+
 export interface KafkaClient {
-  producer(): Promise<Producer>
+  /** Without options, the client's own timeouts and retries (tools, tests, dead letters). */
+  producer(options?: ProducerOptions): Promise<Producer>
   consumer(options: ConsumerOptions): Promise<Consumer>
   admin(): Promise<Admin>
 }

@@ -29,8 +29,9 @@ import type {
   KafkaClient,
   PartitionBatch,
   Producer,
+  ProducerOptions,
 } from './client.ts'
-import { refusalsByKafkaError, SendRefusedError } from './client.ts'
+import { refusalsByKafkaError, SendRefusedError, sendBudget } from './client.ts'
 
 /** Null keys and values arrive as undefined. */
 type Fetched = Message<Buffer | undefined, Buffer | undefined, Buffer, Buffer | undefined>
@@ -105,10 +106,17 @@ function toIncoming(message: Fetched): IncomingMessage {
   }
 }
 
-async function createProducer(options: BaseOptions): Promise<Producer> {
+async function createProducer(options: BaseOptions, bounds?: ProducerOptions): Promise<Producer> {
   let keyless = 0
+  const budget = bounds && sendBudget(bounds)
   const producer = new KafkaProducer<Buffer | undefined, Buffer, Buffer, Buffer>({
     ...options,
+    ...(budget && {
+      requestTimeout: budget.requestTimeoutMs,
+      timeout: budget.ackTimeoutMs,
+      retries: budget.retries,
+      retryDelay: budget.retryDelayMs,
+    }),
     idempotent: true,
     acks: ProduceAcks.ALL,
     maxInflights: 1,
@@ -500,7 +508,7 @@ function createAdmin(options: BaseOptions): Admin {
 export function createPlatformaticClient(config: KafkaSettings, logger: AppLogger): KafkaClient {
   const options = clientOptions(config)
   return {
-    producer: () => createProducer(options),
+    producer: (bounds) => createProducer(options, bounds),
     consumer: async (consumerOptions) => createConsumer(options, consumerOptions, logger),
     admin: async () => createAdmin(options),
   }
