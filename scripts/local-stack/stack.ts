@@ -49,6 +49,18 @@ export interface StackOptions {
   log?: (line: string) => void
 }
 
+/** The running Elasticsearch node, for the fault suite's outages. */
+export interface ElasticsearchProcess {
+  /** SIGTERM, and waits until it has exited. */
+  stop(): Promise<void>
+  /** Starts it again on its data and waits until it is healthy. */
+  start(): Promise<void>
+  /** SIGSTOP: alive but answering nothing. */
+  freeze(): void
+  /** SIGCONT after freeze(). */
+  thaw(): void
+}
+
 export interface RunningStack {
   kafka: {
     brokers: string[]
@@ -70,6 +82,8 @@ export interface RunningStack {
     /** A superuser for the stack's own checks and clean-up. The app never connects as it. */
     admin: Secret
     users: Record<ElasticsearchIdentity, Secret>
+    /** Stop, start, freeze and thaw it (the fault suite). */
+    process: ElasticsearchProcess
   }
   versions: { kafka: string; elasticsearch: string }
   /** SIGTERM both, wait for exit (SIGKILL after a timeout); safe to call more than once. */
@@ -265,12 +279,24 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       })(),
       (async () => {
         const prepared = await prepareElasticsearch(esSetup)
-        const es = await startElasticsearch(esSetup, prepared)
-        daemons.push(es)
+        let es = await startElasticsearch(esSetup, prepared)
+        // A restart replaces the first daemon: stop whichever runs then.
+        daemons.push({ stop: () => es.stop() })
         const caFile = await exportCa(esSetup, prepared)
         await waitForElasticsearch(esSetup, es, caFile)
         log(`Elasticsearch ready at https://127.0.0.1:${options.elasticsearchPort}`)
-        return caFile
+        // Its launcher forks the server JVM: signals go to the whole process group.
+        const signal = (name: NodeJS.Signals) => process.kill(-es.pid, name)
+        const handle: ElasticsearchProcess = {
+          stop: () => es.stop(),
+          async start() {
+            es = await startElasticsearch(esSetup, prepared)
+            await waitForElasticsearch(esSetup, es, caFile)
+          },
+          freeze: () => signal('SIGSTOP'),
+          thaw: () => signal('SIGCONT'),
+        }
+        return { caFile, process: handle }
       })(),
     ])
     if (kafkaStarted.status === 'rejected' || esStarted.status === 'rejected') {
@@ -281,7 +307,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ? errors[0]
         : new AggregateError(errors, errors.map((e) => e.message).join('\n\n'))
     }
-    const caFile = esStarted.value
+    const { caFile, process: esProcess } = esStarted.value
     const userNames = {
       api: creds.kafka.users.api.username,
       consumer: creds.kafka.users.consumer.username,
@@ -307,6 +333,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         caFile,
         admin: creds.elasticsearch.admin,
         users: creds.elasticsearch.users,
+        process: esProcess,
       },
       versions,
       stop,

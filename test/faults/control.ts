@@ -31,6 +31,7 @@ export function faultPorts(base: number) {
 export type NodeAction = 'kill' | 'restart' | 'freeze' | 'thaw'
 export type ProxyAction = 'delay-produce' | 'restore'
 export type AppAction = 'start' | 'stop' | 'kill'
+export type StoreAction = 'stop' | 'start' | 'freeze' | 'thaw'
 
 interface ControlOptions {
   harness: Harness
@@ -58,6 +59,22 @@ export async function startControlServer(options: ControlOptions) {
     log(`Kafka node ${node.id}: ${action}`)
     await node[action]()
     return c.json({ done: action })
+  })
+  app.post('/elasticsearch/:action', async (c) => {
+    const action = c.req.param('action') as StoreAction
+    if (!['stop', 'start', 'freeze', 'thaw'].includes(action)) return c.notFound()
+    log(`Elasticsearch: ${action}`)
+    if (action !== 'start') {
+      await stack.elasticsearch.process[action]()
+      return c.json({ done: action })
+    }
+    // Starting can outlast an HTTP client's patience on a busy machine: the test waits for the
+    // consumer to be ready again instead.
+    stack.elasticsearch.process
+      .start()
+      .then(() => log('Elasticsearch: healthy again'))
+      .catch((error: unknown) => log(`Elasticsearch did not start again: ${error}`))
+    return c.json({ done: 'starting' })
   })
   app.post('/proxy/:id/:action', (c) => {
     const proxy = proxies[Number(c.req.param('id')) - 1]
@@ -110,6 +127,8 @@ export function faultControl(controlUrl: string) {
     kafka: (id: number, action: NodeAction) => call(`/kafka/${id}/${action}`),
     delayProduceResponses: (id: number, ms: number) => call(`/proxy/${id}/delay-produce?ms=${ms}`),
     restoreProxy: (id: number) => call(`/proxy/${id}/restore`),
+    /** `start` returns at once; the store is healthy again some time later. */
+    elasticsearch: (action: StoreAction) => call(`/elasticsearch/${action}`),
     /** `start` takes a spec for a process the suite did not start with (a second consumer). */
     app: (name: string, action: AppAction, spec?: ProcessSpec) =>
       call(`/apps/${name}/${action}`, spec),
