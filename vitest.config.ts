@@ -18,6 +18,17 @@ export default defineConfig({
         },
       },
       {
+        // Three brokers and injected faults under load (test/faults/global-setup.ts).
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/faults/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'chart',
           include: ['test/chart/**/*.test.ts'],

@@ -32,8 +32,14 @@ export const topics = defineTopics({
   'purchases.dead-letter': {
     partitions: 1,
     replicationFactor: 3,
-    // Dead letters wait for a person: four weeks.
-    config: { 'min.insync.replicas': 2, 'retention.ms': days(28) },
+    config: {
+      'min.insync.replicas': 2,
+      // Dead letters wait for a person: four weeks.
+      'retention.ms': days(28),
+      // The size of one record batch the broker takes; the runtime cuts its dead-letter sends
+      // (and a larger letter's value) to fit it, so a dead letter is never refused for its size.
+      'max.message.bytes': 1024 * 1024,
+    },
   },
 })
 

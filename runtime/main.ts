@@ -66,7 +66,7 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     }),
   })
   const publisher = createPublisher(
-    () => kafka.producer(),
+    () => kafka.producer({ sendTimeoutMs: config.PUBLISH_TIMEOUT_MS }),
     {
       namePrefix: config.KAFKA_NAME_PREFIX,
       lingerMs: config.PUBLISH_LINGER_MS,
@@ -115,7 +115,16 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     // An API pod stays ready while Kafka takes purchases, whatever Elasticsearch does: that is
     // the queue's point. A consumer needs both to do its work.
     readiness: {
-      kafka: { required: true, check: async () => (await admin()).ping() },
+      kafka: {
+        required: true,
+        check: async () => {
+          // A broker that answers is not enough: with two of three nodes gone it still does,
+          // while no write can be acknowledged.
+          const refusal = publisher.refusal()
+          if (refusal) throw new Error(refusal)
+          await (await admin()).ping()
+        },
+      },
       elasticsearch: { required: config.ROLE !== 'api', check: () => store.ping() },
     },
     // A consumer that keeps giving up is beyond this process: Kubernetes restarts the pod.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: type-check, lint, then each vitest project in turn (unit, integration against
-# a real Kafka and Elasticsearch, on kafkajs and again on @platformatic/kafka, chart, terraform,
-# image), so that one project's failed setup cannot hide the others' results. Arguments go to a
+# a real Kafka and Elasticsearch, on kafkajs and again on @platformatic/kafka, the fault suite on
+# three brokers, chart, terraform, image), so that one project's failed setup cannot hide the others' results. Arguments go to a
 # single vitest run instead (`npm test -- --project unit`). Ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +48,9 @@ else
     if [ "$project" = integration ]; then
       KAFKA_CLIENT=platformatic run_vitest --project integration \
         --exclude test/integration/kafka-client.test.ts
+      # Three brokers and injected faults under audited load, once, on the default adapter
+      # (`KAFKA_CLIENT=platformatic npm test -- --project faults` runs it on the other).
+      run_vitest --project faults
     fi
   done
 fi

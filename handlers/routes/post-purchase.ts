@@ -19,7 +19,10 @@ export default defineRoute({
     "shop's purchases keep their order. 202 means the event is durably in Kafka (acknowledged " +
     'by all in-sync replicas); it is stored for reading shortly after. Re-posting a ' +
     '`purchase_id` is safe: the stored purchase is replaced by the copy received last. ' +
-    '503 means it was not acknowledged: retry after the `Retry-After` seconds.',
+    '503 means it was not acknowledged: retry after the `Retry-After` seconds. It comes within ' +
+    "the API's publish deadline (`PUBLISH_TIMEOUT_MS`, 5 s by default), also when Kafka hangs " +
+    'or has lost its quorum; the event may still have been written (a retry is then a ' +
+    'harmless copy).',
   tags: ['purchases'],
   request: { body: PurchaseInput },
   responses: {
@@ -28,7 +31,11 @@ export default defineRoute({
     413: { description: 'The body is too large.' },
     415: { description: 'The body is not sent as application/json.' },
     422: { description: 'The purchase breaks the schema; `errors` lists every field path.' },
-    503: { description: 'Kafka is unreachable; retry after `Retry-After` seconds.' },
+    503: {
+      description:
+        'Kafka did not acknowledge within the publish deadline (5 s by default), or failed just ' +
+        'before; retry after `Retry-After` seconds.',
+    },
   },
   handler: async ({ body }, { publish, clock }) => {
     const now = clock.now()

@@ -44,10 +44,36 @@ export interface PartitionBatch {
   commitThrough(offset: bigint): Promise<void>
 }
 
+/** Why a broker refused a send in a way no retry can change. */
+export type Refusal = 'authorization' | 'too large'
+
+/** Kafka's error names for the refusals, as both client libraries report them. */
+export const refusalsByKafkaError: Record<string, Refusal> = {
+  TOPIC_AUTHORIZATION_FAILED: 'authorization',
+  CLUSTER_AUTHORIZATION_FAILED: 'authorization',
+  MESSAGE_TOO_LARGE: 'too large',
+  RECORD_LIST_TOO_LARGE: 'too large',
+}
+
+/**
+ * A send the broker refused for a reason that another attempt cannot change until someone
+ * acts (an ACL is granted, a topic's size limit raised). Nothing of it was written.
+ */
+export class SendRefusedError extends Error {
+  readonly refusal: Refusal
+
+  constructor(refusal: Refusal, cause: unknown) {
+    super(`Kafka refused the send (${refusal}): ${String(cause)}`, { cause })
+    this.name = 'SendRefusedError'
+    this.refusal = refusal
+  }
+}
+
 export interface Producer {
   /**
    * Resolves when every message is acknowledged by all in-sync replicas. A rejection means
-   * "maybe written": the caller may retry, and the copy is then a duplicate, never a loss.
+   * "maybe written": the caller may retry, and the copy is then a duplicate, never a loss;
+   * except a `SendRefusedError`, which nothing will cure by itself.
    */
   send(batches: TopicMessages[]): Promise<void>
   disconnect(): Promise<void>
@@ -103,8 +129,32 @@ export interface Admin {
   disconnect(): Promise<void>
 }
 
+export interface ProducerOptions {
+  /**
+   * The longest one `send` may take, its retries included (the publisher's deadline): the
+   * adapter fits its request timeouts and retries inside it, so no request outlives its caller.
+   */
+  sendTimeoutMs: number
+}
+
+/** One send's attempts, request timeout, back-off and broker-side ack timeout within its budget. */
+export function sendBudget({ sendTimeoutMs }: ProducerOptions) {
+  const attempts = 2
+  const retryDelayMs = Math.min(200, Math.floor(sendTimeoutMs / 10))
+  // A fifth of the budget is left for connecting and for the client's own bookkeeping.
+  const requestTimeoutMs = Math.max(1, Math.floor((sendTimeoutMs * 0.8 - retryDelayMs) / attempts))
+  return {
+    retries: attempts - 1,
+    retryDelayMs,
+    requestTimeoutMs,
+    /** The broker answers REQUEST_TIMED_OUT after this, before the client gives up on it. */
+    ackTimeoutMs: Math.max(1, Math.floor(requestTimeoutMs * 0.75)),
+  }
+}
+
 export interface KafkaClient {
-  producer(): Promise<Producer>
+  /** Without options, the client's own timeouts and retries (tools, tests, dead letters). */
+  producer(options?: ProducerOptions): Promise<Producer>
   consumer(options: ConsumerOptions): Promise<Consumer>
   admin(): Promise<Admin>
 }

@@ -16,7 +16,9 @@ import type {
   IncomingMessage,
   KafkaClient,
   Producer,
+  ProducerOptions,
 } from './client.ts'
+import { refusalsByKafkaError, SendRefusedError, sendBudget } from './client.ts'
 
 /** kafkajs sends a heartbeat at most this often however often it is asked; asking is cheap. */
 const heartbeatCheckMs = 1_000
@@ -59,6 +61,15 @@ function clientConfig(config: KafkaSettings, logger: AppLogger): KafkaConfig {
         else kafkaLogger.warn(extra, message)
       },
   }
+}
+
+/** The refusal somewhere in kafkajs's chain of causes (it wraps a broker's answer in retries). */
+function asRefusal(error: unknown): SendRefusedError | undefined {
+  for (let link = error; link instanceof Error; link = link.cause) {
+    const refusal = refusalsByKafkaError[(link as { type?: string }).type ?? '']
+    if (refusal) return new SendRefusedError(refusal, error)
+  }
+  return undefined
 }
 
 function toIncoming(message: {
@@ -165,16 +176,36 @@ function wrapConsumer(
 export function createKafkajsClient(config: KafkaSettings, logger: AppLogger): KafkaClient {
   const kafka = new Kafka(clientConfig(config, logger))
   return {
-    async producer(): Promise<Producer> {
-      const producer = kafka.producer({
+    async producer(options?: ProducerOptions): Promise<Producer> {
+      const budget = options && sendBudget(options)
+      // kafkajs sets the request timeout per client: a bounded producer gets a client of its own.
+      const owner = budget
+        ? new Kafka({ ...clientConfig(config, logger), requestTimeout: budget.requestTimeoutMs })
+        : kafka
+      const producer = owner.producer({
         idempotent: true,
         maxInFlightRequests: 1,
         createPartitioner: Partitioners.DefaultPartitioner,
+        ...(budget && {
+          retry: {
+            retries: budget.retries,
+            initialRetryTime: budget.retryDelayMs,
+            maxRetryTime: budget.retryDelayMs,
+          },
+        }),
       })
       await producer.connect()
       return {
         async send(batches) {
-          await producer.sendBatch({ topicMessages: batches, acks: -1 })
+          try {
+            await producer.sendBatch({
+              topicMessages: batches,
+              acks: -1,
+              ...(budget && { timeout: budget.ackTimeoutMs }),
+            })
+          } catch (error) {
+            throw asRefusal(error) ?? error
+          }
         },
         disconnect: () => producer.disconnect(),
       }

@@ -29,7 +29,9 @@ import type {
   KafkaClient,
   PartitionBatch,
   Producer,
+  ProducerOptions,
 } from './client.ts'
+import { refusalsByKafkaError, SendRefusedError, sendBudget } from './client.ts'
 
 /** Null keys and values arrive as undefined. */
 type Fetched = Message<Buffer | undefined, Buffer | undefined, Buffer, Buffer | undefined>
@@ -79,6 +81,15 @@ function membershipLost(error: unknown): boolean {
   return error instanceof Error && findErrorBy(error, 'unknownMemberId', true) !== null
 }
 
+/** The refusal among the broker's answers in the library's error (one per partition). */
+function asRefusal(error: unknown): SendRefusedError | undefined {
+  if (!(error instanceof Error)) return undefined
+  for (const [apiId, refusal] of Object.entries(refusalsByKafkaError)) {
+    if (findErrorBy(error, 'apiId', apiId)) return new SendRefusedError(refusal, error)
+  }
+  return undefined
+}
+
 function toIncoming(message: Fetched): IncomingMessage {
   const headers: { [name: string]: string } = {}
   // The first of repeated headers wins, as with kafkajs.
@@ -95,10 +106,17 @@ function toIncoming(message: Fetched): IncomingMessage {
   }
 }
 
-async function createProducer(options: BaseOptions): Promise<Producer> {
+async function createProducer(options: BaseOptions, bounds?: ProducerOptions): Promise<Producer> {
   let keyless = 0
+  const budget = bounds && sendBudget(bounds)
   const producer = new KafkaProducer<Buffer | undefined, Buffer, Buffer, Buffer>({
     ...options,
+    ...(budget && {
+      requestTimeout: budget.requestTimeoutMs,
+      timeout: budget.ackTimeoutMs,
+      retries: budget.retries,
+      retryDelay: budget.retryDelayMs,
+    }),
     idempotent: true,
     acks: ProduceAcks.ALL,
     maxInflights: 1,
@@ -116,21 +134,25 @@ async function createProducer(options: BaseOptions): Promise<Producer> {
   }
   return {
     async send(batches) {
-      await producer.send({
-        messages: batches.flatMap(({ topic, messages }) =>
-          messages.map(({ key, value, headers }) => ({
-            topic,
-            key: key === null ? undefined : Buffer.from(key),
-            value: typeof value === 'string' ? Buffer.from(value) : value,
-            headers: new Map(
-              Object.entries(headers ?? {}).map(([name, text]) => [
-                Buffer.from(name),
-                Buffer.from(text),
-              ]),
-            ),
-          })),
-        ),
-      })
+      await producer
+        .send({
+          messages: batches.flatMap(({ topic, messages }) =>
+            messages.map(({ key, value, headers }) => ({
+              topic,
+              key: key === null ? undefined : Buffer.from(key),
+              value: typeof value === 'string' ? Buffer.from(value) : value,
+              headers: new Map(
+                Object.entries(headers ?? {}).map(([name, text]) => [
+                  Buffer.from(name),
+                  Buffer.from(text),
+                ]),
+              ),
+            })),
+          ),
+        })
+        .catch((error: unknown) => {
+          throw asRefusal(error) ?? error
+        })
     },
     disconnect: () => producer.close(),
   }
@@ -486,7 +508,7 @@ function createAdmin(options: BaseOptions): Admin {
 export function createPlatformaticClient(config: KafkaSettings, logger: AppLogger): KafkaClient {
   const options = clientOptions(config)
   return {
-    producer: () => createProducer(options),
+    producer: (bounds) => createProducer(options, bounds),
     consumer: async (consumerOptions) => createConsumer(options, consumerOptions, logger),
     admin: async () => createAdmin(options),
   }

@@ -2,6 +2,7 @@
  * The `publish` port: gathers concurrent events into one produce request and resolves each
  * caller when its request is acknowledged. One awaited produce per HTTP request is 5-10x slower.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { UnavailableError } from '../../handlers/errors.ts'
 import type { Publish } from '../../handlers/ports.ts'
 import { lazy } from '../lazy.ts'
@@ -32,6 +33,11 @@ interface PendingEvent {
 
 export interface Publisher {
   publish: Publish
+  /**
+   * Why Kafka is not taking events right now (the last send failed, recently, and none has
+   * succeeded since), for /readyz; undefined while it is.
+   */
+  refusal(): string | undefined
   /** Sends what is pending, waits for it, disconnects; used at shutdown. */
   close(): Promise<void>
 }
@@ -48,6 +54,7 @@ export function createPublisher(
   let timer: NodeJS.Timeout | undefined
   let inFlight: Promise<void> | undefined
   let refuseUntil = 0
+  let lastFailure: { at: number; reason: string } | undefined
 
   const unavailable = (message: string, cause?: unknown) =>
     new UnavailableError('kafka', message, { cause })
@@ -60,31 +67,49 @@ export function createPublisher(
       else byTopic.set(event.topic, [event.message])
     }
     metrics.publishBatchSize.observe(batch.length)
-    let producer: Producer | undefined
+    const current = getProducer
+    const connecting = current()
+    const overdue = new AbortController()
     try {
       connected = true
-      producer = await getProducer()
-      await producer.send([...byTopic].map(([topic, messages]) => ({ topic, messages })))
+      // The adapter's timeouts fit in timeoutMs; whatever it does, a connect or a send holding
+      // up every batch behind it ends here, and its producer is retired like any failed one.
+      await Promise.race([
+        (async () => {
+          const producer = await connecting
+          await producer.send([...byTopic].map(([topic, messages]) => ({ topic, messages })))
+        })(),
+        sleep(options.timeoutMs, undefined, { signal: overdue.signal }).then(() => {
+          throw new Error(`no answer within ${options.timeoutMs} ms`)
+        }),
+      ])
+      lastFailure = undefined
       for (const event of batch) event.settle()
       for (const [topic, messages] of byTopic) {
         metrics.published.inc({ topic, outcome: 'acknowledged' }, messages.length)
       }
     } catch (error) {
       refuseUntil = Date.now() + options.retryAfterSeconds * 1000
+      lastFailure = { at: Date.now(), reason: `produce failed: ${(error as Error).message}` }
       logger.warn({ err: error, events: batch.length }, 'produce failed')
       // A failed send may have been written. An idempotent producer that carries on reuses its
       // sequence numbers, and the broker may take the next batch for a duplicate of it and drop
       // it while acknowledging it (seen with kafkajs): the next batch goes through a new one.
-      if (producer) {
+      if (getProducer === current) {
         getProducer = lazy(connect)
         connected = false
-        void producer.disconnect().catch(() => {})
+        void connecting.then(
+          (producer) => producer.disconnect(),
+          () => {},
+        )
       }
       for (const event of batch)
         event.settle(unavailable('Kafka did not acknowledge the event', error))
       for (const [topic, messages] of byTopic) {
         metrics.published.inc({ topic, outcome: 'failed' }, messages.length)
       }
+    } finally {
+      overdue.abort()
     }
   }
 
@@ -110,13 +135,7 @@ export function createPublisher(
     }
     const { promise, resolve, reject } = Promise.withResolvers<void>()
     const deadline = AbortSignal.timeout(options.timeoutMs)
-    const timedOut = () => {
-      // A broker this slow is as good as down for the callers behind this one.
-      refuseUntil = Date.now() + options.retryAfterSeconds * 1000
-      reject(unavailable(`Kafka did not acknowledge within ${options.timeoutMs} ms`))
-    }
-    deadline.addEventListener('abort', timedOut, { once: true })
-    pending.push({
+    const pendingEvent: PendingEvent = {
       topic: kafkaName(options.namePrefix, topicName),
       message: { key: event.key, value: JSON.stringify(event.value) },
       settle: (error) => {
@@ -124,7 +143,18 @@ export function createPublisher(
         if (error) reject(error)
         else resolve()
       },
-    })
+    }
+    const timedOut = () => {
+      // A broker this slow is as good as down for the callers behind this one.
+      refuseUntil = Date.now() + options.retryAfterSeconds * 1000
+      lastFailure = { at: Date.now(), reason: `no acknowledgement within ${options.timeoutMs} ms` }
+      // Its caller hears 503: an event not sent yet never will be (one in flight may be written).
+      const waiting = pending.indexOf(pendingEvent)
+      if (waiting >= 0) pending.splice(waiting, 1)
+      reject(unavailable(`Kafka did not acknowledge within ${options.timeoutMs} ms`))
+    }
+    deadline.addEventListener('abort', timedOut, { once: true })
+    pending.push(pendingEvent)
     if (pending.length >= options.maxBatch) drain()
     else timer ??= setTimeout(drain, options.lingerMs)
     return promise
@@ -132,6 +162,11 @@ export function createPublisher(
 
   return {
     publish,
+    refusal() {
+      // Forgotten after a while: a pod nobody sends to would otherwise stay unready for good.
+      const recent = lastFailure && Date.now() - lastFailure.at < 2 * options.timeoutMs
+      return recent ? lastFailure?.reason : undefined
+    },
     async close() {
       while (pending.length > 0 || inFlight) {
         drain()

@@ -9,10 +9,20 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { SubscriberDefinition } from '../../handlers/define.ts'
 import { UnavailableError } from '../../handlers/errors.ts'
 import type { Ports } from '../../handlers/ports.ts'
+import { chunkBy } from '../chunks.ts'
 import type { AppLogger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { backoffDelay, retry } from '../retry.ts'
-import type { Consumer, IncomingMessage, KafkaClient, PartitionBatch, Producer } from './client.ts'
+import {
+  type Consumer,
+  type IncomingMessage,
+  type KafkaClient,
+  type OutgoingMessage,
+  type PartitionBatch,
+  type Producer,
+  SendRefusedError,
+} from './client.ts'
+import { cutIntoSends, fitLetter, maxBatchBytes } from './dead-letters.ts'
 import { kafkaName } from './topics.ts'
 
 export interface RunnerOptions {
@@ -40,8 +50,9 @@ export interface SubscriberRunner {
   readonly topic: string
   readonly group: string
   /**
-   * Connects its consumer (and dead-letter producer), retrying until `signal` aborts, then
-   * starts consuming. Resolves once the consumer has joined its group.
+   * Connects its consumer, retrying until `signal` aborts, then starts consuming; the
+   * dead-letter producer connects with the first dead letter. Resolves once the consumer has
+   * joined its group.
    */
   start(signal: AbortSignal): Promise<void>
   pause(): void
@@ -61,21 +72,11 @@ export function chunkMessages(
   maxDocuments: number,
   maxBytes: number,
 ): IncomingMessage[][] {
-  const chunks: IncomingMessage[][] = []
-  let current: IncomingMessage[] = []
-  let bytes = 0
-  for (const message of messages) {
-    const size = message.value?.length ?? 0
-    if (current.length > 0 && (current.length >= maxDocuments || bytes + size > maxBytes)) {
-      chunks.push(current)
-      current = []
-      bytes = 0
-    }
-    current.push(message)
-    bytes += size
-  }
-  if (current.length > 0) chunks.push(current)
-  return chunks
+  return chunkBy(messages, {
+    maxItems: maxDocuments,
+    maxBytes,
+    sizeOf: (message) => message.value?.length ?? 0,
+  })
 }
 
 export function createSubscriberRunner(
@@ -99,14 +100,16 @@ export function createSubscriberRunner(
   let down: Error | undefined
   /** Restarts since the last batch handed over: a client that cannot stay up counts them. */
   let restartsInARow = 0
-  let deadLetters: Producer | undefined
+  /** The dead-letter producer, connected on first use and replaced after any failed send. */
+  let deadLetters: Promise<Producer> | undefined
   let paused = false
 
-  /** Logs why an attempt is retried and counts it. */
-  const onRetry = (reason: string, what: string) => (error: unknown, attempt: number) => {
-    metrics.consumerBackoffs.inc({ ...labels, reason })
-    log.warn({ err: error, attempt }, `${what}, backing off`)
-  }
+  /** Logs why an attempt is retried and how long it waits, and counts it. */
+  const onRetry =
+    (reason: string, what: string) => (error: unknown, attempt: number, delayMs: number) => {
+      metrics.consumerBackoffs.inc({ ...labels, reason })
+      log.warn({ err: error, attempt, delayMs: Math.round(delayMs) }, `${what}, backing off`)
+    }
 
   function parse(message: IncomingMessage): { event: unknown } | { reason: string } {
     let json: unknown
@@ -167,9 +170,34 @@ export function createSubscriberRunner(
     return rejections
   }
 
+  /**
+   * One send of dead letters through the current producer (connected on first use). A failed
+   * send may have been written: an idempotent producer that carries on reuses its sequence
+   * numbers, and the broker may take the next send for a duplicate and drop it while
+   * acknowledging it (seen with kafkajs), so a failure retires the producer.
+   */
+  async function sendOnce(deadLetterTopic: string, messages: OutgoingMessage[]): Promise<void> {
+    deadLetters ??= client.producer()
+    const connecting = deadLetters
+    let producer: Producer | undefined
+    try {
+      producer = await connecting
+      await producer.send([{ topic: deadLetterTopic, messages }])
+    } catch (error) {
+      if (deadLetters === connecting) deadLetters = undefined
+      void producer?.disconnect().catch(() => {})
+      throw error
+    }
+  }
+
+  /**
+   * Writes each rejection to the dead-letter topic, in sends its size limit takes; each send is
+   * retried until it is written, the partition waiting meanwhile: a poison message is never
+   * dropped. A refusal no retry can cure is logged as such at every attempt.
+   */
   async function sendToDeadLetters(rejections: Rejection[], batch: PartitionBatch) {
     if (rejections.length === 0) return
-    if (!deadLetters || !deadLetterTopic) {
+    if (!deadLetterTopic || !subscriber.deadLetter) {
       metrics.consumed.inc({ ...labels, outcome: 'dropped' }, rejections.length)
       for (const { message, reason } of rejections) {
         log.error(
@@ -179,27 +207,49 @@ export function createSubscriberRunner(
       }
       return
     }
-    const producer = deadLetters
+    const limitBytes = maxBatchBytes(subscriber.deadLetter)
     const failedAt = new Date().toISOString()
-    const messages = rejections.map(({ message, reason, attempts }) => ({
-      key: message.key?.toString('utf8') ?? null,
-      value: message.value ?? '',
-      headers: {
-        ...message.headers,
-        'dead-letter.reason': reason,
-        'dead-letter.attempts': String(attempts),
-        'dead-letter.failed-at': failedAt,
-        'dead-letter.origin.topic': topic,
-        'dead-letter.origin.partition': String(batch.partition),
-        'dead-letter.origin.offset': String(message.offset),
-        'dead-letter.origin.timestamp': String(message.timestamp),
-      },
-    }))
-    await retry(() => producer.send([{ topic: deadLetterTopic, messages }]), {
-      policy: untilDone,
-      signal: batch.signal,
-      onRetry: onRetry('dead-letter', 'dead-letter produce failed'),
-    })
+    const letters = rejections.map(({ message, reason, attempts }) =>
+      fitLetter(
+        {
+          key: message.key?.toString('utf8') ?? null,
+          value: message.value ?? '',
+          headers: {
+            ...message.headers,
+            'dead-letter.reason': reason,
+            'dead-letter.attempts': String(attempts),
+            'dead-letter.failed-at': failedAt,
+            'dead-letter.origin.topic': topic,
+            'dead-letter.origin.partition': String(batch.partition),
+            'dead-letter.origin.offset': String(message.offset),
+            'dead-letter.origin.timestamp': String(message.timestamp),
+          },
+        },
+        limitBytes,
+      ),
+    )
+    for (const messages of cutIntoSends(letters, limitBytes)) {
+      await retry(() => sendOnce(deadLetterTopic, messages), {
+        policy: untilDone,
+        signal: batch.signal,
+        onRetry: (error, attempt, delayMs) => {
+          metrics.consumerBackoffs.inc({ ...labels, reason: 'dead-letter' })
+          const where = {
+            err: error,
+            attempt,
+            delayMs: Math.round(delayMs),
+            partition: batch.partition,
+            letters: messages.length,
+          }
+          if (error instanceof SendRefusedError) {
+            log.error(
+              { ...where, refusal: error.refusal },
+              `dead-letter produce refused (${error.refusal}): no retry helps until an operator acts; the partition waits`,
+            )
+          } else log.warn(where, 'dead-letter produce failed, backing off')
+        },
+      })
+    }
     metrics.consumed.inc({ ...labels, outcome: 'dead-lettered' }, rejections.length)
     for (const { message, reason } of rejections) {
       log.warn(
@@ -257,12 +307,6 @@ export function createSubscriberRunner(
     group,
     async start(signal) {
       const connecting = { policy: untilDone, signal }
-      if (deadLetterTopic) {
-        deadLetters = await retry(() => client.producer(), {
-          ...connecting,
-          onRetry: onRetry('connect', 'dead-letter producer connection failed'),
-        })
-      }
       const join = async (): Promise<void> => {
         const joined = await retry(
           () => client.consumer({ group, topic, concurrency: options.concurrency }),
@@ -321,7 +365,7 @@ export function createSubscriberRunner(
     async stop() {
       stopping.abort()
       await consumer?.stop()
-      await deadLetters?.disconnect()
+      await (await deadLetters?.catch(() => undefined))?.disconnect()
     },
   }
 }

@@ -11,7 +11,6 @@ if (command === 'start') {
   const stack = await startStack({
     dataDir,
     kafkaPort: 19092,
-    kafkaControllerPort: 19093,
     elasticsearchPort: 19200,
     elasticsearchTransportPort: 19300,
     log,

@@ -260,7 +260,8 @@ export async function waitForElasticsearch(
   s: ElasticsearchSetup,
   daemon: Daemon,
   caFile: string,
-  timeoutMs = 240_000,
+  // A hang guard only: on a busy two-core machine (several stacks at once) it has taken over 4 min.
+  timeoutMs = 600_000,
 ): Promise<void> {
   const logFile = join(s.dataDir, 'logs', 'elasticsearch.log')
   const ca = await readFile(caFile)

@@ -83,6 +83,8 @@ export interface AppProcess {
   exited: Promise<number | null>
   /** SIGTERM, then SIGKILL after 30 s; resolves with the exit code; safe to call more than once. */
   stop(): Promise<number | null>
+  /** SIGKILL (a crash, for the fault suite); resolves once it exited. */
+  kill(): Promise<number | null>
 }
 
 /** Spawns the app (`node runtime/main.ts`) and resolves once its /readyz answers 200. */
@@ -157,7 +159,14 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   void exited.then((code) => {
     if (!stopping) options.onExit?.(code)
   })
-  return { name, url, exited, stop }
+  const kill = () => {
+    stopping ??= (async () => {
+      child.kill('SIGKILL')
+      return exited
+    })()
+    return stopping
+  }
+  return { name, url, exited, stop, kill }
 }
 
 // --- The harness.
@@ -174,8 +183,15 @@ export type ProcessSpec = Pick<AppProcessOptions, 'port' | 'output' | 'entry'> &
 export interface HarnessOptions {
   /** The stack's data, logs and pid files. */
   dataDir: string
-  /** Kafka's controller listens on kafka + 1, Elasticsearch's transport on elasticsearch + 100. */
+  /**
+   * Kafka node n (from 0) listens on kafka + 3n, its controller on kafka + 3n + 1;
+   * Elasticsearch's transport on elasticsearch + 100.
+   */
   ports: { kafka: number; elasticsearch: number }
+  /** KRaft nodes: 1 (default) or 3, the chart's replication (the fault suite). */
+  kafkaNodes?: 1 | 3
+  /** A proxy's port in front of each node, advertised by a second listener (stack.ts). */
+  kafkaProxiedPorts?: number[]
   /**
    * Gives the processes a topic, a consumer group and an index of this run's own, which stop()
    * deletes with the run's other `topics` (created with the app's) and `indices`. Without it
@@ -254,7 +270,8 @@ export function startHarness(options: HarnessOptions): Harness {
     const stack = await startStack({
       dataDir: options.dataDir,
       kafkaPort: options.ports.kafka,
-      kafkaControllerPort: options.ports.kafka + 1,
+      kafkaNodes: options.kafkaNodes,
+      kafkaProxiedPorts: options.kafkaProxiedPorts,
       elasticsearchPort: options.ports.elasticsearch,
       elasticsearchTransportPort: options.ports.elasticsearch + 100,
       log,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createKafkaClient } from '../../runtime/kafka/index.ts'
@@ -10,12 +10,23 @@ import type { Jdk } from './java.ts'
 import type { KafkaAcl } from './privileges.ts'
 import { type Daemon, type Log, run, startDaemon, tail } from './proc.ts'
 
+export interface KafkaNodePorts {
+  /** The client listener (SASL SCRAM-SHA-512), also used between brokers. */
+  port: number
+  controllerPort: number
+  /**
+   * A second client listener on `port`, advertised as `advertisedPort`, where a proxy in front of
+   * this node listens: clients bootstrapped there reach every node through its proxy.
+   */
+  proxied?: { port: number; advertisedPort: number }
+}
+
 export interface KafkaSetup {
   dataDir: string
   kafkaHome: string
   jdk: Jdk
-  port: number
-  controllerPort: number
+  /** One KRaft node (broker and controller) each; node ids count from 1. */
+  nodes: KafkaNodePorts[]
   /** The stack's own super user (topics, ACLs); the app's identities never are one. */
   admin: Secret
   /** The controller listener's static PLAIN password (KRaft checks SCRAM too late for it). */
@@ -30,7 +41,7 @@ export interface Secret {
   password: string
 }
 
-// Log to stdout (captured into dataDir/logs/kafka.log) instead of Kafka's default log files.
+// Log to stdout (captured into dataDir/logs/kafka*.log) instead of Kafka's default log files.
 const log4j2 = `status = warn
 appender.stdout.type = Console
 appender.stdout.name = STDOUT
@@ -42,6 +53,25 @@ logger.state.name = state.change.logger
 logger.state.level = WARN
 `
 
+/** Node 1 of a one-node stack keeps the names it always had; nodes of a cluster are numbered. */
+function kafkaNodeName(nodes: number, id: number): string {
+  return nodes === 1 ? 'kafka' : `kafka-${id}`
+}
+
+/** The internal topics' replication: as the chart's three nodes (3, min 2), or 1 on one node. */
+function replicationProperties(nodes: number): string {
+  const replicas = Math.min(3, nodes)
+  const minIsr = Math.min(2, replicas)
+  return `default.replication.factor=${replicas}
+min.insync.replicas=${minIsr}
+offsets.topic.replication.factor=${replicas}
+transaction.state.log.replication.factor=${replicas}
+transaction.state.log.min.isr=${minIsr}
+share.coordinator.state.topic.replication.factor=${replicas}
+share.coordinator.state.topic.min.isr=${minIsr}
+${nodes === 1 ? 'offsets.topic.num.partitions=1\n' : ''}`
+}
+
 /**
  * One KRaft node (broker + controller) on 127.0.0.1, authorizing like the cluster's Strimzi
  * `simple` authorization: clients authenticate with SCRAM-SHA-512 over SASL_PLAINTEXT, and the
@@ -50,18 +80,23 @@ logger.state.level = WARN
  * listener needs credentials too (PLAIN with a static user: SCRAM cannot be checked before the
  * metadata log is loaded, and a PLAINTEXT controller would let anyone on the machine manage it).
  */
-function serverProperties(s: KafkaSetup, logDir: string): string {
+function serverProperties(s: KafkaSetup, id: number, logDir: string): string {
+  const node = s.nodes[id - 1] as KafkaNodePorts
+  const voters = s.nodes.map((n, i) => `${i + 1}@127.0.0.1:${n.controllerPort}`).join(',')
+  const scram = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${s.admin.username}" password="${s.admin.password}";`
+  const proxied = node.proxied
   return `process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:${s.controllerPort}
-listeners=CLIENT://127.0.0.1:${s.port},CONTROLLER://127.0.0.1:${s.controllerPort}
-advertised.listeners=CLIENT://127.0.0.1:${s.port}
-listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+node.id=${id}
+controller.quorum.voters=${voters}
+listeners=CLIENT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}${proxied ? `,PROXIED://127.0.0.1:${proxied.port}` : ''}
+advertised.listeners=CLIENT://127.0.0.1:${node.port}${proxied ? `,PROXIED://127.0.0.1:${proxied.advertisedPort}` : ''}
+listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT,PROXIED:SASL_PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=CLIENT
 sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${s.admin.username}" password="${s.admin.password}";
+listener.name.client.scram-sha-512.sasl.jaas.config=${scram}
+listener.name.proxied.scram-sha-512.sasl.jaas.config=${scram}
 sasl.mechanism.controller.protocol=PLAIN
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="${s.controllerPassword}" user_controller="${s.controllerPassword}";
@@ -71,15 +106,8 @@ super.users=User:${s.admin.username};User:controller
 log.dirs=${logDir}
 num.partitions=1
 auto.create.topics.enable=false
-# One node: internal topics with more replicas than brokers never become available.
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
-`
+${replicationProperties(s.nodes.length)}`
 }
 
 /**
@@ -93,99 +121,188 @@ export function newClusterId(): string {
   }
 }
 
-export async function startKafka(s: KafkaSetup): Promise<Daemon> {
-  const dir = join(s.dataDir, 'kafka')
-  const logDir = join(dir, 'data')
-  const propertiesFile = join(dir, 'server.properties')
-  const log4jFile = join(dir, 'log4j2.properties')
-  const logFile = join(s.dataDir, 'logs', 'kafka.log')
-  await mkdir(dir, { recursive: true })
-  await writeFile(propertiesFile, serverProperties(s, logDir), { mode: 0o600 })
-  await writeFile(log4jFile, log4j2)
+/** A running node: the fault suite kills, freezes and restarts it. */
+export interface KafkaNode {
+  id: number
+  port: number
+  /** The current process; a restart replaces it. */
+  daemon(): Daemon
+  /** SIGKILL, and waits until it has exited. */
+  kill(): Promise<void>
+  /** Starts it again on its data and waits until it logged "Kafka Server started". */
+  restart(): Promise<void>
+  /** SIGSTOP: alive but answering nothing (a long GC pause, a stalled disk). */
+  freeze(): void
+  /** SIGCONT after freeze(). */
+  thaw(): void
+}
 
-  const java = join(s.jdk.home, 'bin', 'java')
-  const classpath = join(s.kafkaHome, 'libs', '*')
-  const log4jOption = `-Dlog4j2.configurationFile=${log4jFile}`
-  // Storage is formatted once per dataDir; the SCRAM users are created with it.
-  if (!existsSync(join(logDir, 'meta.properties'))) {
-    s.log('formatting Kafka storage with the SCRAM users (about 5 s)')
-    const clusterId = newClusterId()
-    await run(
-      java,
-      [
-        log4jOption,
-        '-cp',
-        classpath,
-        'kafka.tools.StorageTool',
-        'format',
-        '-t',
-        clusterId,
-        '-c',
-        propertiesFile,
-        ...[s.admin, ...s.users].flatMap(({ username, password }) => [
-          '--add-scram',
-          `SCRAM-SHA-512=[name=${username},password=${password}]`,
-        ]),
-      ],
-      { logFile: join(s.dataDir, 'logs', 'kafka-format.log') },
-    )
+interface NodeFiles {
+  dir: string
+  logDir: string
+  propertiesFile: string
+  log4jFile: string
+  logFile: string
+  pidFile: string
+}
+
+/** Where node `id` keeps its config, data, log and pid file. */
+export function nodeFiles(dataDir: string, nodes: number, id: number): NodeFiles {
+  const name = kafkaNodeName(nodes, id)
+  const dir = join(dataDir, name)
+  return {
+    dir,
+    logDir: join(dir, 'data'),
+    propertiesFile: join(dir, 'server.properties'),
+    log4jFile: join(dir, 'log4j2.properties'),
+    logFile: join(dataDir, 'logs', `${name}.log`),
+    pidFile: join(dataDir, 'run', `${name}.pid`),
   }
+}
 
-  s.log(`starting Kafka on 127.0.0.1:${s.port} with Java ${s.jdk.major} (${s.jdk.home})`)
-  const heap = process.env.ICECREAM_KAFKA_HEAP || '512m'
+const java = (s: KafkaSetup) => join(s.jdk.home, 'bin', 'java')
+const classpath = (s: KafkaSetup) => join(s.kafkaHome, 'libs', '*')
+
+/**
+ * Formats the nodes' storage once per dataDir (all of them with one cluster id, the SCRAM users
+ * created with it); a cluster with any node unformatted is formatted afresh.
+ */
+async function formatStorage(s: KafkaSetup, files: NodeFiles[]): Promise<void> {
+  if (files.every((f) => existsSync(join(f.logDir, 'meta.properties')))) return
+  s.log(`formatting Kafka storage with the SCRAM users (${s.nodes.length} node(s), about 5-10 s)`)
+  const clusterId = newClusterId()
+  await Promise.all(
+    files.map(async (f) => {
+      await rm(f.logDir, { recursive: true, force: true })
+      await run(
+        java(s),
+        [
+          `-Dlog4j2.configurationFile=${f.log4jFile}`,
+          '-XX:TieredStopAtLevel=1',
+          '-cp',
+          classpath(s),
+          'kafka.tools.StorageTool',
+          'format',
+          '-t',
+          clusterId,
+          '-c',
+          f.propertiesFile,
+          ...[s.admin, ...s.users].flatMap(({ username, password }) => [
+            '--add-scram',
+            `SCRAM-SHA-512=[name=${username},password=${password}]`,
+          ]),
+        ],
+        { logFile: join(s.dataDir, 'logs', 'kafka-format.log') },
+      )
+    }),
+  )
+}
+
+function launch(s: KafkaSetup, f: NodeFiles): Promise<Daemon> {
+  // Three JVMs share the machine with Elasticsearch: a smaller heap each (enough, measured).
+  const heap = process.env.ICECREAM_KAFKA_HEAP || (s.nodes.length === 1 ? '512m' : '384m')
   return startDaemon(
-    java,
+    java(s),
     [
       `-Xms${heap}`,
       `-Xmx${heap}`,
       '-XX:+UseG1GC',
       '-XX:+ExitOnOutOfMemoryError',
       '-Djava.awt.headless=true',
-      log4jOption,
+      `-Dlog4j2.configurationFile=${f.log4jFile}`,
       '-cp',
-      classpath,
+      classpath(s),
       'kafka.Kafka',
-      propertiesFile,
+      f.propertiesFile,
     ],
     {
-      logFile,
-      pidFile: join(s.dataDir, 'run', 'kafka.pid'),
+      logFile: f.logFile,
+      pidFile: f.pidFile,
       env: { ...process.env, KAFKA_HEAP_OPTS: '' },
-      cwd: dir,
+      cwd: f.dir,
     },
   )
 }
 
+/** Waits for "Kafka Server started" in this run of the node's log. */
+async function waitForStarted(daemon: Daemon, logFile: string, deadline: number): Promise<void> {
+  let exitCode: number | null | undefined
+  daemon.exited.then((code) => {
+    exitCode = code
+  })
+  for (;;) {
+    if (exitCode !== undefined)
+      throw await failure(logFile, `exited with code ${exitCode} while starting`)
+    if (Date.now() > deadline) throw await failure(logFile, 'did not start in time')
+    if ((await daemon.output()).includes('Kafka Server started')) return
+    await sleep(500)
+  }
+}
+
+const failure = async (logFile: string, why: string) =>
+  new Error(`Kafka ${why}; last lines of ${logFile}:\n${await tail(logFile)}`)
+
+export async function startKafka(s: KafkaSetup): Promise<KafkaNode[]> {
+  const files = s.nodes.map((_, i) => nodeFiles(s.dataDir, s.nodes.length, i + 1))
+  await Promise.all(
+    files.map(async (f, i) => {
+      await mkdir(f.dir, { recursive: true })
+      await writeFile(f.propertiesFile, serverProperties(s, i + 1, f.logDir), { mode: 0o600 })
+      await writeFile(f.log4jFile, log4j2)
+    }),
+  )
+  await formatStorage(s, files)
+  s.log(
+    `starting Kafka on 127.0.0.1:${s.nodes.map((n) => n.port).join(',')} with Java ${s.jdk.major} (${s.jdk.home})`,
+  )
+  return Promise.all(
+    files.map(async (f, i) => {
+      let daemon = await launch(s, f)
+      const id = i + 1
+      const signal = (name: NodeJS.Signals) => process.kill(daemon.pid, name)
+      return {
+        id,
+        port: (s.nodes[i] as KafkaNodePorts).port,
+        daemon: () => daemon,
+        async kill() {
+          signal('SIGKILL')
+          await daemon.exited
+        },
+        async restart() {
+          daemon = await launch(s, f)
+          await waitForStarted(daemon, f.logFile, Date.now() + 120_000)
+        },
+        freeze: () => signal('SIGSTOP'),
+        thaw: () => signal('SIGCONT'),
+      }
+    }),
+  )
+}
+
 /**
- * Ready means: the broker logged "Kafka Server started", a SASL client can authenticate, and the
+ * Ready means: every node logged "Kafka Server started", a SASL client can authenticate, and the
  * group coordinator answers (a fresh broker creates __consumer_offsets on the first lookup and
  * answers "coordinator not available" until then, which would otherwise hit the first test).
  */
 export async function waitForKafka(
   s: KafkaSetup,
-  daemon: Daemon,
+  nodes: KafkaNode[],
   timeoutMs = 180_000,
 ): Promise<void> {
-  const logFile = join(s.dataDir, 'logs', 'kafka.log')
   const deadline = Date.now() + timeoutMs
-  let exitCode: number | null | undefined
-  daemon.exited.then((code) => {
-    exitCode = code
-  })
-  const fail = async (why: string) =>
-    new Error(`Kafka ${why}; last lines of ${logFile}:\n${await tail(logFile)}`)
-
-  for (;;) {
-    if (exitCode !== undefined) throw await fail(`exited with code ${exitCode} while starting`)
-    if (Date.now() > deadline) throw await fail(`did not start within ${timeoutMs / 1000} s`)
-    if ((await daemon.output()).includes('Kafka Server started')) break
-    await sleep(500)
-  }
-
+  await Promise.all(
+    nodes.map((node) =>
+      waitForStarted(
+        node.daemon(),
+        nodeFiles(s.dataDir, s.nodes.length, node.id).logFile,
+        deadline,
+      ),
+    ),
+  )
   const client = createKafkaClient(
     {
       KAFKA_CLIENT: 'kafkajs',
-      KAFKA_BROKERS: [`127.0.0.1:${s.port}`],
+      KAFKA_BROKERS: s.nodes.map((n) => `127.0.0.1:${n.port}`),
       KAFKA_CLIENT_ID: 'icecream-local-stack',
       KAFKA_SASL_MECHANISM: 'scram-sha-512',
       KAFKA_USERNAME: s.admin.username,
@@ -213,7 +330,10 @@ export async function waitForKafka(
       },
     )
   } catch (error) {
-    throw await fail(`started but a SASL client could not use it (${(error as Error).message})`)
+    throw await failure(
+      nodeFiles(s.dataDir, s.nodes.length, 1).logFile,
+      `started but a SASL client could not use it (${(error as Error).message})`,
+    )
   }
 }
 
@@ -226,7 +346,7 @@ export async function changeAcls(
   acls: KafkaAcl[],
   action: 'add' | 'remove',
 ): Promise<void> {
-  const adminProperties = join(s.dataDir, 'kafka', 'admin.properties')
+  const adminProperties = join(nodeFiles(s.dataDir, s.nodes.length, 1).dir, 'admin.properties')
   await writeFile(
     adminProperties,
     `security.protocol=SASL_PLAINTEXT
@@ -249,7 +369,7 @@ sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule require
           join(s.kafkaHome, 'libs', '*'),
           'org.apache.kafka.tools.AclCommand',
           '--bootstrap-server',
-          `127.0.0.1:${s.port}`,
+          s.nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
           '--command-config',
           adminProperties,
           `--${action}`,

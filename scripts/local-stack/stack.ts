@@ -10,7 +10,15 @@ import {
 } from './elasticsearch.ts'
 import { fetchElasticsearch, fetchKafka } from './fetch.ts'
 import { findJdks, pickJdk } from './java.ts'
-import { changeAcls, type KafkaSetup, type Secret, startKafka, waitForKafka } from './kafka.ts'
+import {
+  changeAcls,
+  type KafkaNode,
+  type KafkaSetup,
+  nodeFiles,
+  type Secret,
+  startKafka,
+  waitForKafka,
+} from './kafka.ts'
 import {
   type ElasticsearchIdentity,
   elasticsearchRole,
@@ -25,8 +33,15 @@ import { readChartDefaults } from './versions.ts'
 export interface StackOptions {
   /** Where Kafka/ES data, config, logs and pid files for this stack live. */
   dataDir: string
+  /**
+   * Node n (from 0) listens for clients on kafkaPort + 3n and for its controller on
+   * kafkaPort + 3n + 1 (and behind its proxy, with `kafkaProxiedPorts`, on kafkaPort + 3n + 2).
+   */
   kafkaPort: number
-  kafkaControllerPort: number
+  /** KRaft nodes, each broker and controller: 1 (default) or 3 as the chart deploys. */
+  kafkaNodes?: 1 | 3
+  /** A proxy's port per node, advertised by a second listener of that node (the fault suite's). */
+  kafkaProxiedPorts?: number[]
   /** HTTPS */
   elasticsearchPort: number
   elasticsearchTransportPort: number
@@ -34,9 +49,25 @@ export interface StackOptions {
   log?: (line: string) => void
 }
 
+/** The running Elasticsearch node, for the fault suite's outages. */
+export interface ElasticsearchProcess {
+  /** SIGTERM, and waits until it has exited. */
+  stop(): Promise<void>
+  /** Starts it again on its data and waits until it is healthy. */
+  start(): Promise<void>
+  /** SIGSTOP: alive but answering nothing. */
+  freeze(): void
+  /** SIGCONT after freeze(). */
+  thaw(): void
+}
+
 export interface RunningStack {
   kafka: {
     brokers: string[]
+    /** Each node's second listener, reached through its proxy (with `kafkaProxiedPorts`). */
+    proxiedBrokers: string[]
+    /** Per node: kill, restart, freeze (the fault suite). */
+    nodes: KafkaNode[]
     mechanism: 'scram-sha-512'
     /** The stack's super user: topics and ACLs. The app never connects as it. */
     admin: Secret
@@ -51,6 +82,8 @@ export interface RunningStack {
     /** A superuser for the stack's own checks and clean-up. The app never connects as it. */
     admin: Secret
     users: Record<ElasticsearchIdentity, Secret>
+    /** Stop, start, freeze and thaw it (the fault suite). */
+    process: ElasticsearchProcess
   }
   versions: { kafka: string; elasticsearch: string }
   /** SIGTERM both, wait for exit (SIGKILL after a timeout); safe to call more than once. */
@@ -79,7 +112,9 @@ async function credentials(dataDir: string, log: (line: string) => void): Promis
   if (kept?.version === credentialsVersion) return kept as Credentials
   if (kept) {
     log("the stack's users changed since this dataDir was made: formatting Kafka afresh")
-    await rm(join(dataDir, 'kafka', 'data'), { recursive: true, force: true })
+    for (const { dir } of anyKafkaNodes(dataDir)) {
+      await rm(join(dir, 'data'), { recursive: true, force: true })
+    }
   }
   // Hex, not base64url: a password starting with '-' would be read as an option by the CLIs.
   const secret = (username: string) => ({ username, password: randomBytes(18).toString('hex') })
@@ -101,6 +136,15 @@ async function credentials(dataDir: string, log: (line: string) => void): Promis
   }
   await writeFile(file, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 })
   return created
+}
+
+/** The nodes of a one-node and of a three-node stack in a dataDir: what a previous run may have left. */
+function anyKafkaNodes(dataDir: string) {
+  return [nodeFiles(dataDir, 1, 1), ...[1, 2, 3].map((id) => nodeFiles(dataDir, 3, id))]
+}
+
+async function stopStaleKafka(dataDir: string, log: (line: string) => void): Promise<void> {
+  await Promise.all(anyKafkaNodes(dataDir).map(({ pidFile, dir }) => stopStale(pidFile, dir, log)))
 }
 
 function alive(pid: number): boolean {
@@ -138,7 +182,8 @@ async function claim(dataDir: string): Promise<void> {
 }
 
 /**
- * Starts a real single-node Kafka (SCRAM-SHA-512 over SASL_PLAINTEXT) and Elasticsearch (HTTPS,
+ * Starts a real Kafka of one or three KRaft nodes (SCRAM-SHA-512 over SASL_PLAINTEXT, the
+ * chart's replication on three) and Elasticsearch (HTTPS,
  * file-realm user) for this dataDir, fetching them into the cache on first use.
  * A stack a previous process left running in the same dataDir is stopped first rather than
  * reused: restarting guarantees it runs with these options and versions, for ~30 s.
@@ -151,7 +196,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   await mkdir(join(dataDir, 'logs'), { recursive: true })
   await mkdir(join(dataDir, 'run'), { recursive: true })
 
-  const daemons: Daemon[] = []
+  const daemons: Pick<Daemon, 'stop'>[] = []
   let stopping: Promise<void> | undefined
   const stop = () => {
     stopping ??= Promise.all(daemons.map((d) => d.stop())).then(() =>
@@ -161,14 +206,27 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
   await claim(dataDir)
   try {
-    await stopStale(join(dataDir, 'run', 'kafka.pid'), join(dataDir, 'kafka'), log)
+    await stopStaleKafka(dataDir, log)
     await stopStale(
       join(dataDir, 'run', 'elasticsearch.pid'),
       await realpath(join(dataDir, 'elasticsearch')).catch(() => 'elasticsearch'),
       log,
     )
-    await assertPortFree(options.kafkaPort, 'kafkaPort')
-    await assertPortFree(options.kafkaControllerPort, 'kafkaControllerPort')
+    const kafkaNodes = Array.from({ length: options.kafkaNodes ?? 1 }, (_, n) => {
+      const port = options.kafkaPort + 3 * n
+      const advertisedPort = options.kafkaProxiedPorts?.[n]
+      return {
+        port,
+        controllerPort: port + 1,
+        ...(advertisedPort && { proxied: { port: port + 2, advertisedPort } }),
+      }
+    })
+    for (const [n, node] of kafkaNodes.entries()) {
+      await assertPortFree(node.port, `Kafka node ${n + 1}'s port`)
+      await assertPortFree(node.controllerPort, `Kafka node ${n + 1}'s controller port`)
+      if (node.proxied)
+        await assertPortFree(node.proxied.port, `Kafka node ${n + 1}'s proxied port`)
+    }
     await assertPortFree(options.elasticsearchPort, 'elasticsearchPort')
     await assertPortFree(options.elasticsearchTransportPort, 'elasticsearchTransportPort')
 
@@ -186,8 +244,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       dataDir,
       kafkaHome,
       jdk: kafkaJdk,
-      port: options.kafkaPort,
-      controllerPort: options.kafkaControllerPort,
+      nodes: kafkaNodes,
       admin: creds.kafka.admin,
       controllerPassword: creds.kafka.controllerPassword,
       users: Object.values(creds.kafka.users),
@@ -210,21 +267,36 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       log,
     }
 
+    const brokers = kafkaNodes.map((node) => `127.0.0.1:${node.port}`)
     const [kafkaStarted, esStarted] = await Promise.allSettled([
       (async () => {
-        const kafka = await startKafka(kafkaSetup)
-        daemons.push(kafka)
-        await waitForKafka(kafkaSetup, kafka)
-        log(`Kafka ready at 127.0.0.1:${options.kafkaPort}`)
+        const nodes = await startKafka(kafkaSetup)
+        // A restarted node's daemon replaces its first one: stop whichever runs then.
+        daemons.push(...nodes.map((node) => ({ stop: () => node.daemon().stop() })))
+        await waitForKafka(kafkaSetup, nodes)
+        log(`Kafka ready at ${brokers.join(',')}`)
+        return nodes
       })(),
       (async () => {
         const prepared = await prepareElasticsearch(esSetup)
-        const es = await startElasticsearch(esSetup, prepared)
-        daemons.push(es)
+        let es = await startElasticsearch(esSetup, prepared)
+        // A restart replaces the first daemon: stop whichever runs then.
+        daemons.push({ stop: () => es.stop() })
         const caFile = await exportCa(esSetup, prepared)
         await waitForElasticsearch(esSetup, es, caFile)
         log(`Elasticsearch ready at https://127.0.0.1:${options.elasticsearchPort}`)
-        return caFile
+        // Its launcher forks the server JVM: signals go to the whole process group.
+        const signal = (name: NodeJS.Signals) => process.kill(-es.pid, name)
+        const handle: ElasticsearchProcess = {
+          stop: () => es.stop(),
+          async start() {
+            es = await startElasticsearch(esSetup, prepared)
+            await waitForElasticsearch(esSetup, es, caFile)
+          },
+          freeze: () => signal('SIGSTOP'),
+          thaw: () => signal('SIGCONT'),
+        }
+        return { caFile, process: handle }
       })(),
     ])
     if (kafkaStarted.status === 'rejected' || esStarted.status === 'rejected') {
@@ -235,7 +307,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ? errors[0]
         : new AggregateError(errors, errors.map((e) => e.message).join('\n\n'))
     }
-    const caFile = esStarted.value
+    const { caFile, process: esProcess } = esStarted.value
     const userNames = {
       api: creds.kafka.users.api.username,
       consumer: creds.kafka.users.consumer.username,
@@ -243,7 +315,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     log(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (data in ${dataDir})`)
     return {
       kafka: {
-        brokers: [`127.0.0.1:${options.kafkaPort}`],
+        brokers,
+        proxiedBrokers: kafkaNodes.flatMap((node) =>
+          node.proxied ? [`127.0.0.1:${node.proxied.advertisedPort}`] : [],
+        ),
+        nodes: kafkaStarted.value,
         mechanism: 'scram-sha-512',
         admin: creds.kafka.admin,
         users: creds.kafka.users,
@@ -257,6 +333,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         caFile,
         admin: creds.elasticsearch.admin,
         users: creds.elasticsearch.users,
+        process: esProcess,
       },
       versions,
       stop,
@@ -272,7 +349,7 @@ export async function stopStack(dataDir: string, log: (line: string) => void): P
   const dir = await realpath(dataDir).catch(() => undefined)
   if (!dir) return
   await Promise.all([
-    stopStale(join(dir, 'run', 'kafka.pid'), join(dir, 'kafka'), log),
+    stopStaleKafka(dir, log),
     stopStale(
       join(dir, 'run', 'elasticsearch.pid'),
       await realpath(join(dir, 'elasticsearch')).catch(() => 'elasticsearch'),

@@ -105,6 +105,51 @@ test('a poison message goes to the dead-letter topic and its partition moves on'
   expect(ours[0]?.value?.toString()).toBe('{"this is": not json')
 })
 
+test("twenty 60 KB poison messages under one key: all dead-lettered with reason and origin, though together they exceed the dead-letter topic's limit", async () => {
+  const app = await track(startTestPipeline())
+  const shopId = randomUUID()
+  const deadLetters: IncomingMessage[] = []
+  const reader = await readTopic(testTopic('purchases.dead-letter'), (message) => {
+    if (message.key?.toString() === shopId) deadLetters.push(message)
+  })
+  running.push(reader)
+
+  // As the stack's admin, straight to the topic; sends of four stay under its own limit.
+  const poison = Array.from({ length: 20 }, (_, i) => `{"poison":${i},"pad":"${'x'.repeat(60_000)}`)
+  const producer = await createKafkaClient(adminConfig(), createLogger('warn', 'test')).producer()
+  try {
+    for (let i = 0; i < poison.length; i += 4) {
+      await producer.send([
+        {
+          topic: testTopic('purchases'),
+          messages: poison.slice(i, i + 4).map((value) => ({ key: shopId, value })),
+        },
+      ])
+    }
+  } finally {
+    await producer.disconnect()
+  }
+  // Behind the poison in its partition: stored once the partition has moved on.
+  const good = purchaseBody({ shop_id: shopId })
+  await postAccepted(app.url, [good])
+
+  await expectExactly([shopId], [good.purchase_id])
+  await expect.poll(() => deadLetters.length, patience).toBe(20)
+  expect(deadLetters.map((m) => m.value?.toString())).toEqual(poison)
+  const offsets = deadLetters.map((m) => Number(m.headers['dead-letter.origin.offset']))
+  expect(offsets).toEqual([...offsets].sort((a, b) => a - b))
+  for (const letter of deadLetters) {
+    expect(letter.headers).toMatchObject({
+      'dead-letter.reason': 'value is not JSON',
+      'dead-letter.origin.topic': testTopic('purchases'),
+      'dead-letter.origin.partition': deadLetters[0]?.headers['dead-letter.origin.partition'],
+    })
+  }
+  expect(await metricsOf(app.consumerUrl)).not.toMatch(
+    /kafka_consumer_backoffs_total\{[^}]*reason="dead-letter"[^}]*\} [1-9]/,
+  )
+})
+
 test('Kafka unreachable: a fast 503 with Retry-After, and not ready', async () => {
   const app = await track(
     startTestApp({ ROLE: 'api', KAFKA_BROKERS: '127.0.0.1:1', PUBLISH_TIMEOUT_MS: '3000' }),

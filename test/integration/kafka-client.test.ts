@@ -16,7 +16,7 @@ import type {
 } from '../../runtime/kafka/client.ts'
 import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { type AppLogger, createLogger } from '../../runtime/logger.ts'
-import { adminConfig } from '../support/app.ts'
+import { adminConfig, testConfig } from '../support/app.ts'
 
 const adapters = (['kafkajs', 'platformatic'] as const).map((name) => ({
   name,
@@ -418,6 +418,28 @@ describe.each(adapters)('the $name adapter', ({ name, create }) => {
     }
     await admin.ensureTopics([{ ...spec, partitions: 5 }])
     expect(await admin.lag(newGroup(), topic)).toHaveLength(3)
+  })
+
+  test('a send the broker refuses for good is a SendRefusedError: no permission, too large', async () => {
+    const small = `contract-${name}-${randomUUID()}`
+    createdTopics.push(small)
+    await admin.ensureTopics([
+      { name: small, partitions: 1, replicationFactor: 1, config: { 'max.message.bytes': '2048' } },
+    ])
+    await expect(
+      producer.send([{ topic: small, messages: [{ key: 'k', value: 'x'.repeat(4096) }] }]),
+    ).rejects.toMatchObject({ name: 'SendRefusedError', refusal: 'too large' })
+
+    // The API's identity may write only to its own topic.
+    const api = create(testConfig({ ROLE: 'api' }), logger)
+    const apiProducer = await api.producer()
+    try {
+      await expect(
+        apiProducer.send([{ topic: small, messages: [{ key: 'k', value: 'x' }] }]),
+      ).rejects.toMatchObject({ name: 'SendRefusedError', refusal: 'authorization' })
+    } finally {
+      await apiProducer.disconnect()
+    }
   })
 
   test('ping answers on the broker and fails against a closed port', async () => {

@@ -1,10 +1,18 @@
+import { pino } from 'pino'
 import { createHttpApp, type ReadinessChecks } from '../../runtime/http/app.ts'
 import { loadRoutes } from '../../runtime/load-handlers.ts'
-import { createLogger } from '../../runtime/logger.ts'
+import { type AppLogger, createLogger } from '../../runtime/logger.ts'
 import { createMetrics } from '../../runtime/metrics.ts'
 import { type MemoryPorts, memoryPorts } from './memory-ports.ts'
 
 export const silentLogger = createLogger('silent', 'test')
+
+/** A logger that keeps each line (warn and up) as an object, for tests of what is logged. */
+export function recordingLogger(): { logger: AppLogger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = []
+  const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) })
+  return { logger, lines }
+}
 
 /** The real HTTP runtime on in-memory ports: requests go through `app.request`, no server. */
 export async function memoryApp(

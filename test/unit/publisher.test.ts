@@ -115,4 +115,54 @@ describe('publisher', () => {
     await vi.waitFor(() => expect(producers[0]?.disconnected).toBe(true))
     expect(producers[1]?.disconnected).toBe(false)
   })
+  test('an event whose caller got 503 before it was sent is never sent', async () => {
+    let sendCalls = 0
+    // The first two sends never answer: each is cut at the deadline.
+    const { producer, sends } = fakeProducer(() =>
+      ++sendCalls <= 2 ? new Promise(() => {}) : Promise.resolve(),
+    )
+    const publisher = publisherOn(async () => producer, {
+      timeoutMs: 100,
+      retryAfterSeconds: 0,
+      maxBatch: 1,
+    })
+    // 1 is sent, 2 waits for it and goes next, 3 waits behind both past its deadline.
+    await Promise.all(
+      [1, 2, 3].map((i) =>
+        expect(publisher.publish('purchases', event(i))).rejects.toBeInstanceOf(UnavailableError),
+      ),
+    )
+    await vi.waitFor(() => publisher.publish('purchases', event(4)))
+    const sent = sends.flatMap((batches) => batches[0]?.messages.map((m) => String(m.value)))
+    expect(sent).toEqual(['{"n":1}', '{"n":2}', '{"n":4}'])
+  })
+
+  test('a send that outlasts the deadline retires its producer; the next batch uses a new one', async () => {
+    const producers: Producer[] = []
+    const connect = async () => {
+      const { producer } = fakeProducer(
+        producers.length === 0 ? () => new Promise(() => {}) : async () => {},
+      )
+      producers.push(producer)
+      return producer
+    }
+    const publisher = publisherOn(connect, { timeoutMs: 100, retryAfterSeconds: 0 })
+    await expect(publisher.publish('purchases', event(1))).rejects.toBeInstanceOf(UnavailableError)
+    await vi.waitFor(() => publisher.publish('purchases', event(2)))
+    expect(producers).toHaveLength(2)
+  })
+
+  test('tells readiness why Kafka is refused until a send succeeds', async () => {
+    let fail = true
+    const { producer } = fakeProducer(async () => {
+      if (fail) throw new Error('broker down')
+    })
+    const publisher = publisherOn(async () => producer, { retryAfterSeconds: 0 })
+    expect(publisher.refusal()).toBeUndefined()
+    await expect(publisher.publish('purchases', event(1))).rejects.toBeInstanceOf(UnavailableError)
+    expect(publisher.refusal()).toBe('produce failed: broker down')
+    fail = false
+    await publisher.publish('purchases', event(2))
+    expect(publisher.refusal()).toBeUndefined()
+  })
 })

@@ -10,11 +10,14 @@ import type {
   PartitionBatch,
   TopicMessages,
 } from '../../runtime/kafka/client.ts'
+import { SendRefusedError } from '../../runtime/kafka/client.ts'
+import { maxBatchBytes, recordBytes } from '../../runtime/kafka/dead-letters.ts'
 import { chunkMessages, createSubscriberRunner } from '../../runtime/kafka/subscriber-runner.ts'
+import type { AppLogger } from '../../runtime/logger.ts'
 import { createMetrics } from '../../runtime/metrics.ts'
 import { memoryPorts } from '../support/memory-ports.ts'
 import { purchaseBody } from '../support/purchases.ts'
-import { silentLogger } from '../support/runtime.ts'
+import { recordingLogger, silentLogger } from '../support/runtime.ts'
 
 function message(offset: number, value: unknown): IncomingMessage {
   return {
@@ -39,11 +42,22 @@ const quick: SubscriberDefinition = {
 }
 
 function harness(
-  options: { maxDocuments?: number; namePrefix?: string; subscriber?: SubscriberDefinition } = {},
+  options: {
+    maxDocuments?: number
+    namePrefix?: string
+    subscriber?: SubscriberDefinition
+    logger?: AppLogger
+  } = {},
 ) {
   /** Each commit as the offset the group reads next from the partition. */
   const commits: { partition: number; offset: string }[] = []
   const deadLetters: TopicMessages[] = []
+  /** What the next dead-letter sends throw, one each; a send with none left is written. */
+  const sendFailures: Error[] = []
+  /** Per producer connected: the sends it was given, and whether it was disconnected. */
+  const producerLog: { sends: number; disconnected: boolean }[] = []
+  /** How many commits had been made at each dead-letter send. */
+  const commitsWhenSent: number[] = []
   const consumers: ConsumerOptions[] = []
   let producers = 0
   let onBatch: ((batch: PartitionBatch) => Promise<void>) | undefined
@@ -63,11 +77,19 @@ function harness(
     },
     producer: async () => {
       producers++
+      const entry = { sends: 0, disconnected: false }
+      producerLog.push(entry)
       return {
         send: async (batches) => {
+          entry.sends++
+          commitsWhenSent.push(commits.length)
+          const failure = sendFailures.shift()
+          if (failure) throw failure
           deadLetters.push(...batches)
         },
-        disconnect: async () => {},
+        disconnect: async () => {
+          entry.disconnected = true
+        },
       }
     },
     admin: () => Promise.reject(new Error('the runner needs no admin')),
@@ -86,7 +108,7 @@ function harness(
       maxRestarts: 2,
     },
     metrics,
-    silentLogger,
+    options.logger ?? silentLogger,
   )
   const deliver = async (
     messages: IncomingMessage[],
@@ -113,6 +135,9 @@ function harness(
     metrics,
     consumers,
     producers: () => producers,
+    sendFailures,
+    producerLog,
+    commitsWhenSent,
   }
 }
 
@@ -283,6 +308,88 @@ describe('subscriber runner', () => {
     expect(await metrics.registry.getSingleMetricAsString('kafka_consumed_events_total')).toMatch(
       /outcome="dropped"\} 1$/m,
     )
+  })
+
+  describe('dead letters always move', () => {
+    const deadLetterLimit = maxBatchBytes('purchases.dead-letter')
+    const backoffs = async (metrics: ReturnType<typeof createMetrics>) =>
+      (await metrics.consumerBackoffs.get()).values
+        .filter((v) => v.labels.reason === 'dead-letter')
+        .reduce((sum, v) => sum + v.value, 0)
+
+    test('a failed dead-letter send retires its producer: the retry goes through a new one', async () => {
+      const { deliver, commits, deadLetters, sendFailures, producerLog, metrics } = harness()
+      sendFailures.push(new Error('Request Produce timed out'), new Error('connection closed'))
+      await deliver([message(0, '{not json'), message(1, event())])
+      expect(producerLog).toEqual([
+        { sends: 1, disconnected: true },
+        { sends: 1, disconnected: true },
+        { sends: 1, disconnected: false },
+      ])
+      expect(deadLetters.flatMap((batch) => batch.messages)).toHaveLength(1)
+      expect(await backoffs(metrics)).toBe(2)
+      expect(commits).toEqual([{ partition: 0, offset: '2' }])
+    })
+
+    test("twenty 60 KB poison messages under one key: in sends that each fit the topic's limit, all in order", async () => {
+      const { deliver, commits, deadLetters } = harness()
+      const poison = Array.from({ length: 20 }, (_, i) =>
+        message(i, `{"pad":"${'x'.repeat(60_000)}`),
+      )
+      await deliver(poison)
+      expect(deadLetters.length).toBeGreaterThan(1)
+      for (const send of deadLetters) {
+        const bytes = send.messages.reduce((sum, m) => sum + recordBytes(m), 0)
+        expect(bytes).toBeLessThan(deadLetterLimit)
+      }
+      const dead = deadLetters.flatMap((batch) => batch.messages)
+      expect(dead.map((m) => m.headers?.['dead-letter.origin.offset'])).toEqual(
+        poison.map((m) => String(m.offset)),
+      )
+      expect(dead.every((m) => m.value.length === poison[0]?.value?.length)).toBe(true)
+      expect(commits.at(-1)).toEqual({ partition: 0, offset: '20' })
+    })
+
+    test('a letter too large alone keeps its headers; its value is cut and marked with its size', async () => {
+      const { deliver, commits, deadLetters } = harness()
+      const huge = message(3, 'y'.repeat(deadLetterLimit + 10))
+      await deliver([huge])
+      const [letter, ...others] = deadLetters.flatMap((batch) => batch.messages)
+      expect(others).toEqual([])
+      expect(letter?.headers).toMatchObject({
+        'dead-letter.reason': 'value is not JSON',
+        'dead-letter.origin.topic': 'purchases',
+        'dead-letter.origin.partition': '0',
+        'dead-letter.origin.offset': '3',
+        'dead-letter.origin.timestamp': '1640865600000',
+        'dead-letter.attempts': '1',
+        'dead-letter.value-truncated': 'true',
+        'dead-letter.value-bytes': String(deadLetterLimit + 10),
+      })
+      expect(letter && recordBytes(letter)).toBeLessThan(deadLetterLimit)
+      expect(String(letter?.value)).toMatch(/^y{1000,}$/)
+      expect(commits).toEqual([{ partition: 0, offset: '4' }])
+    })
+
+    test('a refusal no retry cures is logged as such at every attempt, counted, and the partition waits', async () => {
+      const { logger, lines } = recordingLogger()
+      const { deliver, commits, sendFailures, commitsWhenSent, metrics } = harness({ logger })
+      const refused = new SendRefusedError('authorization', new Error('Topic authorization failed'))
+      sendFailures.push(refused, refused, refused)
+      await deliver([message(0, '{not json')])
+      expect(commitsWhenSent).toEqual([0, 0, 0, 0])
+      const refusals = lines.filter((line) => line.refusal === 'authorization')
+      expect(refusals).toHaveLength(3)
+      expect(refusals.every((line) => typeof line.delayMs === 'number')).toBe(true)
+      expect(refusals.map((line) => [line.level, line.partition, line.attempt])).toEqual([
+        [50, 0, 1],
+        [50, 0, 2],
+        [50, 0, 3],
+      ])
+      expect(String(refusals[0]?.msg)).toMatch(/refused \(authorization\).*partition waits/)
+      expect(await backoffs(metrics)).toBe(3)
+      expect(commits).toEqual([{ partition: 0, offset: '1' }])
+    })
   })
 })
 

@@ -3,7 +3,7 @@ import { topics } from '../../handlers/topics.ts'
 import { topicSpecs } from '../../runtime/kafka/topics.ts'
 import { loadSubscribers } from '../../runtime/load-handlers.ts'
 
-test('the declared topics: purchases and its dead letters, replicated, min ISR 2', () => {
+test('the declared topics: purchases and its dead letters (1 MiB batches), replicated, min ISR 2', () => {
   expect(topics).toEqual({
     purchases: {
       partitions: 6,
@@ -13,7 +13,11 @@ test('the declared topics: purchases and its dead letters, replicated, min ISR 2
     'purchases.dead-letter': {
       partitions: 1,
       replicationFactor: 3,
-      config: { 'min.insync.replicas': 2, 'retention.ms': 28 * 24 * 3600 * 1000 },
+      config: {
+        'min.insync.replicas': 2,
+        'retention.ms': 28 * 24 * 3600 * 1000,
+        'max.message.bytes': 1024 * 1024,
+      },
     },
   })
 })
@@ -30,7 +34,11 @@ test('topic specs: prefixed names, declared partitions, config as Kafka strings'
       name: 'run-1.purchases.dead-letter',
       partitions: 1,
       replicationFactor: 3,
-      config: { 'min.insync.replicas': '2', 'retention.ms': '2419200000' },
+      config: {
+        'min.insync.replicas': '2',
+        'retention.ms': '2419200000',
+        'max.message.bytes': '1048576',
+      },
     },
   ])
 })
