@@ -192,6 +192,8 @@ export interface HarnessOptions {
   kafkaNodes?: 1 | 3
   /** A proxy's port in front of each node, advertised by a second listener (stack.ts). */
   kafkaProxiedPorts?: number[]
+  /** How long Kafka and Elasticsearch each may take to be ready (stack.ts's defaults). */
+  readyWithinMs?: number
   /**
    * Gives the processes a topic, a consumer group and an index of this run's own, which stop()
    * deletes with the run's other `topics` (created with the app's) and `indices`. Without it
@@ -272,6 +274,7 @@ export function startHarness(options: HarnessOptions): Harness {
       kafkaPort: options.ports.kafka,
       kafkaNodes: options.kafkaNodes,
       kafkaProxiedPorts: options.kafkaProxiedPorts,
+      readyWithinMs: options.readyWithinMs,
       elasticsearchPort: options.ports.elasticsearch,
       elasticsearchTransportPort: options.ports.elasticsearch + 100,
       log,

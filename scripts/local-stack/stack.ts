@@ -47,6 +47,8 @@ export interface StackOptions {
   elasticsearchTransportPort: number
   /** Progress lines (default: stderr). */
   log?: (line: string) => void
+  /** How long Kafka and Elasticsearch each may take to be ready (default: their own, 180 and 240 s). */
+  readyWithinMs?: number
 }
 
 export interface RunningStack {
@@ -259,7 +261,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         const nodes = await startKafka(kafkaSetup)
         // A restarted node's daemon replaces its first one: stop whichever runs then.
         daemons.push(...nodes.map((node) => ({ stop: () => node.daemon().stop() })))
-        await waitForKafka(kafkaSetup, nodes)
+        await waitForKafka(kafkaSetup, nodes, options.readyWithinMs)
         log(`Kafka ready at ${brokers.join(',')}`)
         return nodes
       })(),
@@ -268,7 +270,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         const es = await startElasticsearch(esSetup, prepared)
         daemons.push(es)
         const caFile = await exportCa(esSetup, prepared)
-        await waitForElasticsearch(esSetup, es, caFile)
+        await waitForElasticsearch(esSetup, es, caFile, options.readyWithinMs)
         log(`Elasticsearch ready at https://127.0.0.1:${options.elasticsearchPort}`)
         return caFile
       })(),
