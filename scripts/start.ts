@@ -5,6 +5,8 @@
  *
  * Ports: API_PORT (8080), CONSUMER_PORT (8081), KAFKA_PORT (19092), ELASTICSEARCH_PORT (19200);
  * Kafka's controller listens on KAFKA_PORT + 1, Elasticsearch's transport on ELASTICSEARCH_PORT + 100.
+ * KAFKA_NODES=3 starts three KRaft nodes as the chart runs them (replication 3, min in-sync 2) on
+ * KAFKA_PORT, + 3 and + 6 (controllers one above each), instead of one.
  */
 import { join } from 'node:path'
 import { prettyFactory } from 'pino-pretty'
@@ -24,6 +26,10 @@ const ports = {
   kafka: port('KAFKA_PORT', 19092),
   elasticsearch: port('ELASTICSEARCH_PORT', 19200),
 }
+const kafkaNodes = process.env.KAFKA_NODES || '1'
+if (kafkaNodes !== '1' && kafkaNodes !== '3') {
+  throw new Error(`KAFKA_NODES must be 1 or 3, got ${kafkaNodes}`)
+}
 const say = (line: string) => process.stderr.write(`==> ${line}\n`)
 const started = Date.now()
 // Pretty logs for a person at a terminal, JSON lines otherwise.
@@ -33,6 +39,7 @@ const output = (line: string) => process.stdout.write(pretty ? pretty(line) : `$
 const harness = startHarness({
   dataDir: join(cacheDir(), 'local-stack'),
   ports,
+  kafkaNodes: kafkaNodes === '3' ? 3 : 1,
   env: { CONSUMER_CONTROL: 'true' },
   processes: [
     { role: 'api', name: 'API', port: ports.api, output },

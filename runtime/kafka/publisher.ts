@@ -28,7 +28,20 @@ export interface PublisherOptions {
 interface PendingEvent {
   topic: string
   message: OutgoingMessage
+  /** Its caller heard 503 at the deadline: not sent from then on. */
+  abandoned: boolean
   settle(error?: Error): void
+}
+
+/** The batch's messages per topic, in the order they came. */
+function byTopic(batch: PendingEvent[]): Map<string, OutgoingMessage[]> {
+  const topics = new Map<string, OutgoingMessage[]>()
+  for (const event of batch) {
+    const messages = topics.get(event.topic)
+    if (messages) messages.push(event.message)
+    else topics.set(event.topic, [event.message])
+  }
+  return topics
 }
 
 export interface Publisher {
@@ -60,24 +73,24 @@ export function createPublisher(
     new UnavailableError('kafka', message, { cause })
 
   async function send(batch: PendingEvent[]): Promise<void> {
-    const byTopic = new Map<string, OutgoingMessage[]>()
-    for (const event of batch) {
-      const messages = byTopic.get(event.topic)
-      if (messages) messages.push(event.message)
-      else byTopic.set(event.topic, [event.message])
-    }
     metrics.publishBatchSize.observe(batch.length)
     const current = getProducer
     const connecting = current()
+    let sent: PendingEvent[] = []
     const overdue = new AbortController()
     try {
       connected = true
-      // The adapter's timeouts fit in timeoutMs; whatever it does, a connect or a send holding
-      // up every batch behind it ends here, and its producer is retired like any failed one.
+      // The adapter's timeouts fit in timeoutMs; whatever it does, a send holding up every batch
+      // behind it ends here, and its producer is retired like any failed one. A slow connect
+      // fails only this batch: the next one waits for the same connection (starting anew each
+      // time, a slow cluster would never be connected to).
       await Promise.race([
         (async () => {
           const producer = await connecting
-          await producer.send([...byTopic].map(([topic, messages]) => ({ topic, messages })))
+          // Callers that heard 503 meanwhile: their events stay unsent.
+          sent = overdue.signal.aborted ? [] : batch.filter((event) => !event.abandoned)
+          if (sent.length === 0) return
+          await producer.send([...byTopic(sent)].map(([topic, messages]) => ({ topic, messages })))
         })(),
         sleep(options.timeoutMs, undefined, { signal: overdue.signal }).then(() => {
           throw new Error(`no answer within ${options.timeoutMs} ms`)
@@ -85,7 +98,7 @@ export function createPublisher(
       ])
       lastFailure = undefined
       for (const event of batch) event.settle()
-      for (const [topic, messages] of byTopic) {
+      for (const [topic, messages] of byTopic(sent)) {
         metrics.published.inc({ topic, outcome: 'acknowledged' }, messages.length)
       }
     } catch (error) {
@@ -95,7 +108,7 @@ export function createPublisher(
       // A failed send may have been written. An idempotent producer that carries on reuses its
       // sequence numbers, and the broker may take the next batch for a duplicate of it and drop
       // it while acknowledging it (seen with kafkajs): the next batch goes through a new one.
-      if (getProducer === current) {
+      if (sent.length > 0 && getProducer === current) {
         getProducer = lazy(connect)
         connected = false
         void connecting.then(
@@ -105,7 +118,7 @@ export function createPublisher(
       }
       for (const event of batch)
         event.settle(unavailable('Kafka did not acknowledge the event', error))
-      for (const [topic, messages] of byTopic) {
+      for (const [topic, messages] of byTopic(batch)) {
         metrics.published.inc({ topic, outcome: 'failed' }, messages.length)
       }
     } finally {
@@ -138,6 +151,7 @@ export function createPublisher(
     const pendingEvent: PendingEvent = {
       topic: kafkaName(options.namePrefix, topicName),
       message: { key: event.key, value: JSON.stringify(event.value) },
+      abandoned: false,
       settle: (error) => {
         deadline.removeEventListener('abort', timedOut)
         if (error) reject(error)
@@ -149,6 +163,7 @@ export function createPublisher(
       refuseUntil = Date.now() + options.retryAfterSeconds * 1000
       lastFailure = { at: Date.now(), reason: `no acknowledgement within ${options.timeoutMs} ms` }
       // Its caller hears 503: an event not sent yet never will be (one in flight may be written).
+      pendingEvent.abandoned = true
       const waiting = pending.indexOf(pendingEvent)
       if (waiting >= 0) pending.splice(waiting, 1)
       reject(unavailable(`Kafka did not acknowledge within ${options.timeoutMs} ms`))

@@ -53,7 +53,7 @@ for (const print of process.listeners('warning')) {
 // --- One app process.
 
 const repoRoot = join(import.meta.dirname, '..', '..')
-const readyWithinMs = 90_000
+const defaultReadyWithinMs = 90_000
 const killAfterMs = 30_000
 const progressEveryMs = 10_000
 
@@ -74,6 +74,8 @@ export interface AppProcessOptions {
   signal?: AbortSignal
   /** It exited after it was ready, without stop(). */
   onExit?: (code: number | null) => void
+  /** How long it may take to be ready (default 90 s). */
+  readyWithinMs?: number
 }
 
 export interface AppProcess {
@@ -120,6 +122,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     return stopping
   }
 
+  const readyWithinMs = options.readyWithinMs ?? defaultReadyWithinMs
   const notReady = AbortSignal.timeout(readyWithinMs)
   const signal = AbortSignal.any([
     exitedEarly.signal,
@@ -192,6 +195,8 @@ export interface HarnessOptions {
   kafkaNodes?: 1 | 3
   /** A proxy's port in front of each node, advertised by a second listener (stack.ts). */
   kafkaProxiedPorts?: number[]
+  /** How long Kafka, Elasticsearch and each app process may take to be ready (their defaults). */
+  readyWithinMs?: number
   /**
    * Gives the processes a topic, a consumer group and an index of this run's own, which stop()
    * deletes with the run's other `topics` (created with the app's) and `indices`. Without it
@@ -272,6 +277,7 @@ export function startHarness(options: HarnessOptions): Harness {
       kafkaPort: options.ports.kafka,
       kafkaNodes: options.kafkaNodes,
       kafkaProxiedPorts: options.kafkaProxiedPorts,
+      readyWithinMs: options.readyWithinMs,
       elasticsearchPort: options.ports.elasticsearch,
       elasticsearchTransportPort: options.ports.elasticsearch + 100,
       log,
@@ -309,6 +315,7 @@ export function startHarness(options: HarnessOptions): Harness {
       name,
       env: { ...env[spec.role], ROLE: spec.role, ...spec.env },
       log,
+      readyWithinMs: options.readyWithinMs,
       signal: stopRequested.signal,
       onExit: (code) => {
         if (!stopRequested.signal.aborted) options.onExit?.(name, code)

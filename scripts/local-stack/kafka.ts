@@ -239,6 +239,9 @@ async function waitForStarted(daemon: Daemon, logFile: string, deadline: number)
   }
 }
 
+/** A restarted node replays its log; on a busy machine that has taken minutes. */
+const restartWithinMs = 300_000
+
 const failure = async (logFile: string, why: string) =>
   new Error(`Kafka ${why}; last lines of ${logFile}:\n${await tail(logFile)}`)
 
@@ -270,7 +273,7 @@ export async function startKafka(s: KafkaSetup): Promise<KafkaNode[]> {
         },
         async restart() {
           daemon = await launch(s, f)
-          await waitForStarted(daemon, f.logFile, Date.now() + 120_000)
+          await waitForStarted(daemon, f.logFile, Date.now() + restartWithinMs)
         },
         freeze: () => signal('SIGSTOP'),
         thaw: () => signal('SIGCONT'),
@@ -324,7 +327,9 @@ export async function waitForKafka(
         }
       },
       {
-        policy: { attempts: 10, initialDelayMs: 250, maxDelayMs: 2_000 },
+        // Until the deadline: three busy nodes have taken more than ten tries to load the
+        // group coordinator's partitions.
+        policy: { attempts: Infinity, initialDelayMs: 250, maxDelayMs: 2_000 },
         signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
         onRetry: (error, attempt) => s.log(`Kafka not usable yet (try ${attempt}): ${error}`),
       },

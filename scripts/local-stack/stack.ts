@@ -47,6 +47,8 @@ export interface StackOptions {
   elasticsearchTransportPort: number
   /** Progress lines (default: stderr). */
   log?: (line: string) => void
+  /** How long Kafka and Elasticsearch each may take to be ready (default: their own, 180 and 240 s). */
+  readyWithinMs?: number
 }
 
 /** The running Elasticsearch node, for the fault suite's outages. */
@@ -273,7 +275,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         const nodes = await startKafka(kafkaSetup)
         // A restarted node's daemon replaces its first one: stop whichever runs then.
         daemons.push(...nodes.map((node) => ({ stop: () => node.daemon().stop() })))
-        await waitForKafka(kafkaSetup, nodes)
+        await waitForKafka(kafkaSetup, nodes, options.readyWithinMs)
         log(`Kafka ready at ${brokers.join(',')}`)
         return nodes
       })(),
@@ -283,7 +285,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         // A restart replaces the first daemon: stop whichever runs then.
         daemons.push({ stop: () => es.stop() })
         const caFile = await exportCa(esSetup, prepared)
-        await waitForElasticsearch(esSetup, es, caFile)
+        await waitForElasticsearch(esSetup, es, caFile, options.readyWithinMs)
         log(`Elasticsearch ready at https://127.0.0.1:${options.elasticsearchPort}`)
         // Its launcher forks the server JVM: signals go to the whole process group.
         const signal = (name: NodeJS.Signals) => process.kill(-es.pid, name)

@@ -4,6 +4,7 @@
  * and says what became of them. Every scenario of the fault suite ends with one audit row.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { Agent, request } from 'node:http'
 import { join } from 'node:path'
 import { inject, vi } from 'vitest'
 import { PurchaseInput } from '../../handlers/purchase.ts'
@@ -28,6 +29,50 @@ export interface LoadOptions {
 
 /** A POST's own bound: past it the answer counts as a hang ("timeout"), which must never happen. */
 const requestTimeoutMs = 30_000
+/**
+ * The load's connections, kept alive. Unbounded, a stall opens a connection per request, past
+ * the server's accept backlog, and the load then measures its own reconnects.
+ */
+const connections = 256
+
+/**
+ * POSTs one purchase; resolves with the status, whether a Retry-After came with it, and the
+ * server's time: from getting a connection (a request may queue for one) to the answer.
+ */
+function postPurchase(
+  agent: Agent,
+  apiUrl: string,
+  purchase: PurchaseInput,
+): Promise<{ status: number; retryAfter: boolean; ms: number }> {
+  let sentAt = 0
+  return new Promise((resolve, reject) => {
+    const post = request(
+      `${apiUrl}/purchases`,
+      {
+        agent,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      },
+      (response) => {
+        response.resume()
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            retryAfter: response.headers['retry-after'] !== undefined,
+            ms: performance.now() - sentAt,
+          }),
+        )
+        response.on('error', reject)
+      },
+    )
+    post.on('socket', () => {
+      sentAt = performance.now()
+    })
+    post.on('error', reject)
+    post.end(JSON.stringify(purchase))
+  })
+}
 /** How long the audit waits for the consumer to catch up before it judges anyway. */
 const catchUpTimeoutMs = 180_000
 
@@ -70,7 +115,7 @@ export async function startAuditedLoad(
   options: LoadOptions,
   onProgress: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<AuditedLoad> {
-  const settings = { ratePerSecond: 300, maxDurationMs: 180_000, maxInFlight: 1_000, ...options }
+  const settings = { ratePerSecond: 200, maxDurationMs: 180_000, maxInFlight: 1_000, ...options }
   const stopped = new AbortController()
   const generator = createPurchaseGenerator({ seed: settings.seed })
   const answers = new Map<string, number>()
@@ -101,28 +146,23 @@ export async function startAuditedLoad(
       wake()
     })
 
+  const agent = new Agent({ keepAlive: true, maxSockets: connections })
   const send = async (purchase: PurchaseInput) => {
-    const began = performance.now()
     let answer: string
+    let answeredInMs = 0
     try {
-      const response = await fetch(`${apiUrl}/purchases`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(purchase),
-        signal: AbortSignal.timeout(requestTimeoutMs),
-      })
-      await response.body?.cancel()
+      const { status, retryAfter, ms } = await postPurchase(agent, apiUrl, purchase)
+      answeredInMs = ms
       // A 503 must say when to come back.
-      const unhinted = response.status === 503 && !response.headers.has('retry-after')
-      answer = unhinted ? '503 without Retry-After' : String(response.status)
-      if (response.status === 202) records.acknowledged.set(purchase.purchase_id, purchase)
+      answer = status === 503 && !retryAfter ? '503 without Retry-After' : String(status)
+      if (status === 202) records.acknowledged.set(purchase.purchase_id, purchase)
     } catch (error) {
-      const cause = (error as Error & { cause?: { code?: string } }).cause
-      answer = (error as Error).name === 'TimeoutError' ? 'timeout' : (cause?.code ?? 'error')
+      const { name, code } = error as NodeJS.ErrnoException
+      answer = name === 'AbortError' || name === 'TimeoutError' ? 'timeout' : (code ?? 'error')
     }
     streak = answer === '202' ? streak + 1 : 0
     if (answer !== '202') {
-      records.maxRefusalLatencyMs = Math.max(records.maxRefusalLatencyMs, performance.now() - began)
+      records.maxRefusalLatencyMs = Math.max(records.maxRefusalLatencyMs, answeredInMs)
       if (records.faultAt !== undefined) {
         records.lastRefusalAfterFaultMs = Date.now() - records.faultAt
       }
@@ -141,7 +181,7 @@ export async function startAuditedLoad(
       onProgress(
         `  load: ${Math.round(stats.elapsedMs / 1000)} s, ${stats.started} sent, answers ${JSON.stringify(Object.fromEntries(answers))}`,
       ),
-  })
+  }).finally(() => agent.destroy())
   return {
     options: settings,
     answers,

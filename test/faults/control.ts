@@ -11,20 +11,23 @@ import type { Log } from '../../scripts/local-stack/proc.ts'
 import type { RunningStack } from '../../scripts/local-stack/stack.ts'
 import type { TcpProxy } from '../support/tcp-proxy.ts'
 
-/** The suite's ports from a checkout's port base: all within base + 300 .. base + 499. */
+/**
+ * The suite's ports from a checkout's port base: all within base + 310 .. base + 460, clear of
+ * the integration stack's (base + 92, + 93, + 200, + 300) and the chart tests' (base + 500).
+ */
 export function faultPorts(base: number) {
   return {
     base,
-    /** Node n (from 0): client base + 300 + 3n, controller + 1, behind its proxy + 2. */
-    kafka: base + 300,
-    proxies: [base + 310, base + 311, base + 312],
-    api: base + 320,
-    consumer: base + 321,
-    /** Further app processes a scenario starts (a second consumer). */
-    extraApps: base + 322,
-    control: base + 330,
+    /** Node n (from 0): client base + 310 + 3n, controller + 1, behind its proxy + 2. */
+    kafka: base + 310,
+    proxies: [base + 320, base + 321, base + 322],
+    api: base + 330,
+    consumer: base + 331,
+    /** Further app processes a scenario starts (a second consumer): + 332 to + 339. */
+    extraApps: base + 332,
+    control: base + 340,
     /** Its transport listens 100 above. */
-    elasticsearch: base + 350,
+    elasticsearch: base + 360,
   }
 }
 

@@ -35,6 +35,8 @@ export default async function setup(project: TestProject) {
     ports: { kafka: ports.kafka, elasticsearch: ports.elasticsearch },
     kafkaNodes: 3,
     kafkaProxiedPorts: ports.proxies,
+    // Four JVMs at once: on a busy machine Elasticsearch alone has taken more than 4 minutes.
+    readyWithinMs: 600_000,
     run: { name: `faults-${Date.now().toString(36)}` },
     env: { KAFKA_CLIENT: kafkaClient, LOG_LEVEL: 'warn' },
     log,

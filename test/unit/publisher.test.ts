@@ -152,6 +152,25 @@ describe('publisher', () => {
     expect(producers).toHaveLength(2)
   })
 
+  test('a connect slower than the deadline fails its batch unsent, and the next batch waits for it', async () => {
+    let connects = 0
+    let connected = (_: Producer) => {}
+    const { producer, sends } = fakeProducer()
+    const connect = () => {
+      connects++
+      return new Promise<Producer>((resolve) => (connected = resolve))
+    }
+    const publisher = publisherOn(connect, { timeoutMs: 100, retryAfterSeconds: 0 })
+    await expect(publisher.publish('purchases', event(1))).rejects.toBeInstanceOf(UnavailableError)
+    const second = publisher.publish('purchases', event(2))
+    connected(producer)
+    await second
+    expect(connects).toBe(1)
+    expect(sends.flatMap((batches) => batches[0]?.messages.map((m) => String(m.value)))).toEqual([
+      '{"n":2}',
+    ])
+  })
+
   test('tells readiness why Kafka is refused until a send succeeds', async () => {
     let fail = true
     const { producer } = fakeProducer(async () => {
