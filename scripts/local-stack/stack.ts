@@ -32,6 +32,8 @@ export interface StackOptions {
   elasticsearchTransportPort: number
   /** Progress lines (default: stderr). */
   log?: (line: string) => void
+  /** Aborting it while the stack starts stops what has started, and the start rejects. */
+  signal?: AbortSignal
 }
 
 export interface RunningStack {
@@ -152,14 +154,18 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   await mkdir(join(dataDir, 'run'), { recursive: true })
 
   const daemons: Daemon[] = []
-  let stopping: Promise<void> | undefined
-  const stop = () => {
-    stopping ??= Promise.all(daemons.map((d) => d.stop())).then(() =>
-      rm(join(dataDir, 'run', 'owner.pid'), { force: true }),
-    )
-    return stopping
+  // Each daemon's stop() runs once; calling this again also stops one that started since.
+  const stop = async () => {
+    await Promise.all(daemons.map((d) => d.stop()))
+    await rm(join(dataDir, 'run', 'owner.pid'), { force: true })
+  }
+  const track = (daemon: Daemon) => {
+    daemons.push(daemon)
+    options.signal?.throwIfAborted()
   }
   await claim(dataDir)
+  // A daemon that is stopped while starting fails its wait, so the start rejects soon after.
+  options.signal?.addEventListener('abort', () => void stop(), { once: true })
   try {
     await stopStale(join(dataDir, 'run', 'kafka.pid'), join(dataDir, 'kafka'), log)
     await stopStale(
@@ -213,14 +219,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const [kafkaStarted, esStarted] = await Promise.allSettled([
       (async () => {
         const kafka = await startKafka(kafkaSetup)
-        daemons.push(kafka)
+        track(kafka)
         await waitForKafka(kafkaSetup, kafka)
         log(`Kafka ready at 127.0.0.1:${options.kafkaPort}`)
       })(),
       (async () => {
         const prepared = await prepareElasticsearch(esSetup)
         const es = await startElasticsearch(esSetup, prepared)
-        daemons.push(es)
+        track(es)
         const caFile = await exportCa(esSetup, prepared)
         await waitForElasticsearch(esSetup, es, caFile)
         log(`Elasticsearch ready at https://127.0.0.1:${options.elasticsearchPort}`)
