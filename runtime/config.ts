@@ -81,7 +81,9 @@ const Environment = z
       .default('purchases'),
   })
   .superRefine((env, ctx) => {
-    // A request's deadline outlives its publish deadline, so a slow Kafka answers 503, not a cut.
+    // No limit of the server is shorter than a POST's own deadline: a client that sends slowly
+    // but within it is not cut before Kafka could answer. (Node stops this timer once the
+    // request has arrived; the publish deadline runs after.)
     if (env.HTTP_REQUEST_TIMEOUT_MS <= env.PUBLISH_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',
