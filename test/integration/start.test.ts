@@ -24,7 +24,7 @@ const supervisorEnv = {
   LOCAL_STACK_DIR: join(cacheDir(), `start-test-${portBase}`),
 }
 /** A whole start under load: Elasticsearch alone may take minutes on a busy machine. */
-const startPatience = { timeout: 300_000, interval: 500 }
+const startPatience = { timeout: 540_000, interval: 500 }
 const stopPatience = { timeout: 120_000, interval: 500 }
 
 interface ProcessInfo {
@@ -173,7 +173,7 @@ describe('npm start leaves nothing running', () => {
 
     // The watchdog notices the supervisor is gone and stops the app processes and the stack.
     await endAndExpectNothingLeft(supervisor, () => supervisor.child.kill('SIGKILL'))
-  }, 600_000)
+  }, 900_000)
 
   test.each([
     ['Ctrl-C', 'SIGINT'],
@@ -198,5 +198,5 @@ describe('npm start leaves nothing running', () => {
       supervisor.child.stderr?.destroy()
       supervisor.signalGroup('SIGINT')
     })
-  }, 300_000)
+  }, 600_000)
 })
