@@ -165,7 +165,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
   await claim(dataDir)
   // A daemon that is stopped while starting fails its wait, so the start rejects soon after.
-  options.signal?.addEventListener('abort', () => void stop(), { once: true })
+  // Once started, the stack is stopped by stop() alone, in its turn.
+  const stopWhileStarting = () => void stop()
+  options.signal?.addEventListener('abort', stopWhileStarting, { once: true })
   try {
     await stopStale(join(dataDir, 'run', 'kafka.pid'), join(dataDir, 'kafka'), log)
     await stopStale(
@@ -270,6 +272,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   } catch (error) {
     await stop()
     throw error
+  } finally {
+    options.signal?.removeEventListener('abort', stopWhileStarting)
   }
 }
 
