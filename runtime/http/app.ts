@@ -166,7 +166,15 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
     }),
   )
   app.use(async (c, next) => {
-    if (!c.req.raw.body || !isJsonMediaType(c.req.header('content-type'))) return next()
+    if (!c.req.raw.body) return next()
+    const contentType = c.req.header('content-type')
+    if (!isJsonMediaType(contentType)) {
+      // A body that does not say what it is would reach the schema as `{}` (a 422 per field).
+      if (contentType === undefined && (await c.req.arrayBuffer()).byteLength > 0) {
+        return problem(c, 415, 'Unsupported media type', { detail: 'send it as application/json' })
+      }
+      return next()
+    }
     // Hono keeps the bytes read here for the validator, which decodes them to the same text.
     const read = readStrictJson(new Uint8Array(await c.req.arrayBuffer()))
     if ('problem' in read) return problem(c, 400, 'Malformed JSON', { detail: read.problem })

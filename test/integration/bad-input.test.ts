@@ -59,7 +59,7 @@ const postPurchases = { method: 'post', path: '/purchases' }
 const getPurchases = { method: 'get', path: '/purchases/{shop_id}' }
 const getSummary = { method: 'get', path: '/shops/{shop_id}/summary' }
 
-const post = (body: RequestInit['body'], contentType: string | undefined = 'application/json') =>
+const post = (body: RequestInit['body'], contentType: string | null = 'application/json') =>
   fetch(`${api.url}/purchases`, {
     method: 'POST',
     headers: contentType ? { 'content-type': contentType } : {},
@@ -67,16 +67,14 @@ const post = (body: RequestInit['body'], contentType: string | undefined = 'appl
     duplex: 'half',
   } as RequestInit)
 
-/** Another client, answered while a bad one is being dealt with. */
+/**
+ * Other clients, answered while a bad one is dealt with: the health check, and a purchase read
+ * and validated (a 422: Kafka's pace under load is not what this measures).
+ */
 async function expectOthersServed(): Promise<void> {
-  const response = await fetch(`${api.url}/healthz`)
-  expect(response.status).toBe(200)
-  const accepted = await fetch(`${api.url}/purchases`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(purchaseBody()),
-  })
-  expect(accepted.status).toBe(202)
+  expect((await fetch(`${api.url}/healthz`)).status).toBe(200)
+  const invalid = await post(JSON.stringify(purchaseBody({ scoops: [] })))
+  expect(invalid.status).toBe(422)
 }
 
 /** A raw connection: what the server wrote before it closed it. */
@@ -143,9 +141,11 @@ describe('bodies', () => {
   test.each([
     ['text/plain', 'text/plain'],
     ['form-encoded', 'application/x-www-form-urlencoded'],
-    ['no content type', undefined],
+    ['no content type', null],
   ])('a body sent as %s is a 415', async (_, contentType) => {
-    await expectProblem(await post(JSON.stringify(purchaseBody()), contentType), 415, postPurchases)
+    // Without a type, fetch would call a string text/plain: bytes say nothing of what they are.
+    const body = new TextEncoder().encode(JSON.stringify(purchaseBody()))
+    await expectProblem(await post(body, contentType), 415, postPurchases)
   })
 
   test('a body over the limit, sent chunked without a length, is a 413', async () => {
