@@ -28,6 +28,13 @@ const Environment = z
       .int()
       .min(1024)
       .default(64 * 1024),
+    /** A client must send its request headers within this, and the whole request within the next. */
+    HTTP_HEADERS_TIMEOUT_MS: milliseconds(10_000),
+    HTTP_REQUEST_TIMEOUT_MS: milliseconds(30_000),
+    /** An idle keep-alive connection is closed after this (keep it above a proxy's idle timeout). */
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: milliseconds(5_000),
+    /** Connections beyond this are dropped at once: bounded sockets and memory under a flood. */
+    HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1_000),
 
     /** The adapter behind the Kafka port (runtime/kafka/index.ts). */
     KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
@@ -74,6 +81,23 @@ const Environment = z
       .default('purchases'),
   })
   .superRefine((env, ctx) => {
+    // No limit of the server is shorter than a POST's own deadline: a client that sends slowly
+    // but within it is not cut before Kafka could answer. (Node stops this timer once the
+    // request has arrived; the publish deadline runs after.)
+    if (env.HTTP_REQUEST_TIMEOUT_MS <= env.PUBLISH_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HTTP_REQUEST_TIMEOUT_MS'],
+        message: `must be longer than PUBLISH_TIMEOUT_MS (${env.PUBLISH_TIMEOUT_MS})`,
+      })
+    }
+    if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HTTP_HEADERS_TIMEOUT_MS'],
+        message: `must be at most HTTP_REQUEST_TIMEOUT_MS (${env.HTTP_REQUEST_TIMEOUT_MS})`,
+      })
+    }
     if (env.KAFKA_SASL_MECHANISM !== 'none') {
       for (const name of ['KAFKA_USERNAME', 'KAFKA_PASSWORD'] as const) {
         if (!env[name]) {

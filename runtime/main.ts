@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { serve } from '@hono/node-server'
 import type { Ports } from '../handlers/ports.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import { createElasticsearchClient, createElasticsearchStore } from './elasticsearch/store.ts'
 import { createHttpApp } from './http/app.ts'
 import { consumerControlRoutes } from './http/consumer-control.ts'
+import { serveHttp } from './http/server.ts'
 import { createKafkaClient } from './kafka/index.ts'
 import { createPublisher } from './kafka/publisher.ts'
 import { createSubscriberRunner, type SubscriberRunner } from './kafka/subscriber-runner.ts'
@@ -143,11 +143,7 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     app.route('/', consumerControlRoutes(joined))
   }
 
-  const { promise: listening, resolve } = Promise.withResolvers<number>()
-  const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) =>
-    resolve(info.port),
-  )
-  const port = await listening
+  const { server, port } = await serveHttp(app, config, logger)
   logger.info({ port }, 'listening')
 
   return {

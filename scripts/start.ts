@@ -7,11 +7,13 @@
  * Kafka's controller listens on KAFKA_PORT + 1, Elasticsearch's transport on ELASTICSEARCH_PORT + 100.
  * KAFKA_NODES=3 starts three KRaft nodes as the chart runs them (replication 3, min in-sync 2) on
  * KAFKA_PORT, + 3 and + 6 (controllers one above each), instead of one.
+ * The stack's data: LOCAL_STACK_DIR (~/.cache/icecream/local-stack).
  */
 import { join } from 'node:path'
 import { prettyFactory } from 'pino-pretty'
 import { cacheDir } from './local-stack/fetch.ts'
 import { startHarness } from './local-stack/harness.ts'
+import { startWatchdog } from './local-stack/proc.ts'
 
 const port = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback)
@@ -28,16 +30,33 @@ const ports = {
 }
 const kafkaNodes = process.env.KAFKA_NODES || '1'
 if (kafkaNodes !== '1' && kafkaNodes !== '3') {
-  throw new Error(`KAFKA_NODES must be 1 or 3, got ${kafkaNodes}`)
+  process.stderr.write(`KAFKA_NODES must be 1 or 3, got ${kafkaNodes}\n`)
+  process.exit(2)
 }
-const say = (line: string) => process.stderr.write(`==> ${line}\n`)
 const started = Date.now()
+const dataDir = process.env.LOCAL_STACK_DIR || join(cacheDir(), 'local-stack')
+// First: from here on, whatever ends this process, nothing it started outlives it.
+startWatchdog(join(dataDir, 'logs', 'watchdog.log'))
+
+// Output stops at the first failed write: `npm start | tee log` and Ctrl-C kills tee, and the
+// EPIPE that follows must not kill this process before it has stopped what it started.
+let outputGone = false
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', () => {
+    outputGone = true
+    void shutdown(1)
+  })
+}
+const write = (stream: NodeJS.WriteStream, text: string) => {
+  if (!outputGone) stream.write(text)
+}
+const say = (line: string) => write(process.stderr, `==> ${line}\n`)
 // Pretty logs for a person at a terminal, JSON lines otherwise.
 const pretty = process.stdout.isTTY ? prettyFactory({ colorize: true }) : undefined
-const output = (line: string) => process.stdout.write(pretty ? pretty(line) : `${line}\n`)
+const output = (line: string) => write(process.stdout, pretty ? pretty(line) : `${line}\n`)
 
 const harness = startHarness({
-  dataDir: join(cacheDir(), 'local-stack'),
+  dataDir,
   ports,
   kafkaNodes: kafkaNodes === '3' ? 3 : 1,
   env: { CONSUMER_CONTROL: 'true' },
@@ -60,19 +79,32 @@ function shutdown(code: number): Promise<never> {
   })
   return stopping
 }
-process.on('SIGINT', () => void shutdown(0))
-process.on('SIGTERM', () => void shutdown(0))
+// Ctrl-C, a closed terminal, kill: stop in order. A second one stops at once; the watchdog then
+// stops what is left.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (!stopping) {
+      say(`${signal}: stopping everything (again to stop at once)`)
+      void shutdown(0)
+      return
+    }
+    say(`${signal} again: stopping at once`)
+    process.exit(1)
+  })
+}
 
 try {
   const { stack } = await harness.ready
   const api = `http://127.0.0.1:${ports.api}`
-  process.stderr.write(`
+  write(
+    process.stderr,
+    `
 Ready in ${((Date.now() - started) / 1000).toFixed(0)} s: Kafka ${stack.versions.kafka}, Elasticsearch ${stack.versions.elasticsearch}.
   API            ${api}
   API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
   API metrics    ${api}/metrics
   Consumer       http://127.0.0.1:${ports.consumer}/metrics  (health: /readyz)
-  Kafka          ${stack.kafka.brokers.join(',')}  (SASL SCRAM-SHA-512; credentials in ${join(cacheDir(), 'local-stack', 'credentials.json')})
+  Kafka          ${stack.kafka.brokers.join(',')}  (SASL SCRAM-SHA-512; credentials in ${join(dataDir, 'credentials.json')})
   Elasticsearch  ${stack.elasticsearch.url}  (CA ${stack.elasticsearch.caFile})
 
 Try it:
@@ -86,7 +118,8 @@ Watch the queue buffer:
   curl -X POST http://127.0.0.1:${ports.consumer}/consumer/resume   # and drains
 
 Ctrl-C stops everything.
-`)
+`,
+  )
 } catch (error) {
   // After Ctrl-C the start fails on purpose: no need to say so.
   if (!stopping) say(`start failed: ${error instanceof Error ? error.message : String(error)}`)

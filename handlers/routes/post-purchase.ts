@@ -27,9 +27,6 @@ export default defineRoute({
   request: { body: PurchaseInput },
   responses: {
     202: { description: 'Durably queued.', schema: Accepted },
-    400: { description: 'The body is not JSON.' },
-    413: { description: 'The body is too large.' },
-    415: { description: 'The body is not sent as application/json.' },
     422: { description: 'The purchase breaks the schema; `errors` lists every field path.' },
     503: {
       description:

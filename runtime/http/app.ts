@@ -14,7 +14,8 @@ import type { Ports } from '../../handlers/ports.ts'
 import type { AppLogger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { docsRoutes } from './docs.ts'
-import { type FieldError, problem } from './problem.ts'
+import { type FieldError, Problem, problem } from './problem.ts'
+import { isJsonMediaType, readStrictJson } from './strict-json.ts'
 
 /**
  * A dependency's check. `required: false` is reported but does not make the process unready: the
@@ -46,8 +47,29 @@ class ValidationProblem extends Error {
   }
 }
 
+/** What the runtime answers for any route, beside what the route declares. */
+const runtimeResponses: RouteDefinition['responses'] = {
+  408: {
+    description:
+      'The request was not received in time (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS).',
+  },
+  431: { description: 'The request headers are too large.' },
+}
+const bodyResponses: RouteDefinition['responses'] = {
+  400: {
+    description: 'The body is not JSON: malformed, not UTF-8, or a key repeated within an object.',
+  },
+  413: { description: 'The body is larger than MAX_BODY_BYTES.' },
+  415: { description: 'The body is not sent as application/json.' },
+}
+
 function toRouteConfig(route: RouteDefinition): RouteConfig {
   const { params, query, body } = route.request
+  const responses = {
+    ...runtimeResponses,
+    ...(body && bodyResponses),
+    ...route.responses,
+  }
   return createRoute({
     method: route.method,
     path: route.path,
@@ -62,14 +84,14 @@ function toRouteConfig(route: RouteDefinition): RouteConfig {
       }),
     },
     responses: Object.fromEntries(
-      Object.entries(route.responses).map(([status, response]) => [
+      Object.entries(responses).map(([status, response]) => [
         status,
         {
           description: response.description,
           content: response.schema
             ? { 'application/json': { schema: response.schema } }
             : Number(status) >= 400
-              ? { 'application/problem+json': { schema: {} } }
+              ? { 'application/problem+json': { schema: Problem } }
               : undefined,
         },
       ]),
@@ -143,6 +165,21 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
         problem(c, 413, 'Body too large', { detail: `at most ${options.maxBodyBytes} bytes` }),
     }),
   )
+  app.use(async (c, next) => {
+    if (!c.req.raw.body) return next()
+    const contentType = c.req.header('content-type')
+    if (!isJsonMediaType(contentType)) {
+      // A body that does not say what it is would reach the schema as `{}` (a 422 per field).
+      if (contentType === undefined && (await c.req.arrayBuffer()).byteLength > 0) {
+        return problem(c, 415, 'Unsupported media type', { detail: 'send it as application/json' })
+      }
+      return next()
+    }
+    // Hono keeps the bytes read here for the validator, which decodes them to the same text.
+    const read = readStrictJson(new Uint8Array(await c.req.arrayBuffer()))
+    if ('problem' in read) return problem(c, 400, 'Malformed JSON', { detail: read.problem })
+    return next()
+  })
 
   for (const route of options.routes) {
     app.openapi(toRouteConfig(route), async (c: Context) => {
@@ -207,6 +244,12 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
         detail: error.message,
         headers: { 'retry-after': String(options.retryAfterSeconds) },
       })
+    }
+    if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      // The client went away, or the server cut a slow body (HTTP_REQUEST_TIMEOUT_MS, answered
+      // 408 already): no one reads this answer.
+      logger.info({ path: c.req.path, reason: error.message }, 'request aborted')
+      return problem(c, 400, 'Request aborted')
     }
     if (error instanceof HTTPException) {
       // Hono's own: malformed JSON, a wrong content type.

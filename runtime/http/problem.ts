@@ -1,6 +1,7 @@
 /** RFC 9457 problem details: every error the API returns has this shape. */
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { z } from 'zod'
 
 export interface FieldError {
   /** Where the value came from: body, query or path. */
@@ -22,3 +23,17 @@ export function problem(
     ...headers,
   })
 }
+
+/** The problem+json shape, for the OpenAPI document. */
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string().optional(),
+    errors: z
+      .array(z.object({ in: z.string(), path: z.string(), message: z.string() }))
+      .optional()
+      .meta({ description: 'Every failing field (422).' }),
+  })
+  .meta({ id: 'Problem' })

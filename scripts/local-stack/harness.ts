@@ -16,7 +16,7 @@ import { topicSpecs } from '../../runtime/kafka/topics.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { setUpStore } from '../../runtime/main.ts'
 import { appEnvironment, type StackIdentity } from './app-env.ts'
-import { assertPortFree, freePort, type Log, tail, until } from './proc.ts'
+import { assertPortFree, freePort, type Log, tail, until, watched } from './proc.ts'
 import { type RunningStack, startStack } from './stack.ts'
 
 // --- How the app is told its names, and its way into Kafka.
@@ -96,11 +96,13 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   if (options.port) await assertPortFree(port, `${name} port`)
   const url = `http://127.0.0.1:${port}`
   const fd = typeof output === 'string' ? openSync(output, 'w') : undefined
-  const child = spawn(process.execPath, [...nodeArgs, options.entry ?? 'runtime/main.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, ...options.env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: fd === undefined ? ['ignore', 'pipe', 'inherit'] : ['ignore', fd, fd],
-  })
+  const child = watched(
+    spawn(process.execPath, [...nodeArgs, options.entry ?? 'runtime/main.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: fd === undefined ? ['ignore', 'pipe', 'inherit'] : ['ignore', fd, fd],
+    }),
+  )
   if (fd !== undefined) closeSync(fd)
   if (typeof output === 'function' && child.stdout) {
     createInterface({ input: child.stdout }).on('line', output)
@@ -281,6 +283,7 @@ export function startHarness(options: HarnessOptions): Harness {
       elasticsearchPort: options.ports.elasticsearch,
       elasticsearchTransportPort: options.ports.elasticsearch + 100,
       log,
+      signal: stopRequested.signal,
     }).finally(() => {
       stackStarting = false
     })
@@ -336,7 +339,7 @@ export function startHarness(options: HarnessOptions): Harness {
   const stop = () => {
     stopped ??= (async () => {
       stopRequested.abort(new Error('the local harness is stopping'))
-      if (stackStarting) log('Kafka and Elasticsearch are stopped once they have started')
+      if (stackStarting) log('stopping Kafka and Elasticsearch while they start')
       await Promise.allSettled([base, ...starting])
       if (running.size > 0) {
         log(`stopping ${[...running].map((app) => app.name).join(', ')}`)

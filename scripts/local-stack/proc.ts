@@ -1,11 +1,48 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { closeSync, fstatSync, openSync } from 'node:fs'
+import { closeSync, fstatSync, mkdirSync, openSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
-import { type AddressInfo, connect, createServer } from 'node:net'
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 export type Log = (line: string) => void
+
+// --- The watchdog: stops what this process started when it dies without doing so itself.
+
+let watchdog: ChildProcess | undefined
+
+/**
+ * Starts the watchdog (watchdog.ts, its output appended to `logFile`): from then on every
+ * process started here is reported to it, so none outlives this one, however this one ends.
+ */
+export function startWatchdog(logFile: string): void {
+  mkdirSync(dirname(logFile), { recursive: true })
+  const fd = openSync(logFile, 'a')
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'watchdog.ts')], {
+    detached: true,
+    stdio: ['pipe', 'ignore', fd],
+  })
+  closeSync(fd)
+  // Neither keeps this process alive; a watchdog that died just has nobody to tell.
+  child.unref()
+  ;(child.stdin as Socket).unref()
+  child.stdin?.on('error', () => {})
+  watchdog = child
+}
+
+function tellWatchdog(line: string): void {
+  watchdog?.stdin?.write(`${line}\n`)
+}
+
+/** Reports a started process to the watchdog, if one runs, until it exits. */
+export function watched<T extends ChildProcess>(child: T): T {
+  child.once('spawn', () => {
+    tellWatchdog(`watch ${child.pid} process`)
+    child.once('exit', () => tellWatchdog(`forget ${child.pid}`))
+  })
+  return child
+}
 
 /** Runs a command to completion; its output goes to `logFile`, whose tail is in the error. */
 export async function run(
@@ -15,11 +52,13 @@ export async function run(
 ): Promise<void> {
   const fd = openSync(opts.logFile, 'a')
   try {
-    const child = spawn(command, args, {
-      stdio: ['ignore', fd, fd],
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-    })
+    const child = watched(
+      spawn(command, args, {
+        stdio: ['ignore', fd, fd],
+        env: opts.env ?? process.env,
+        cwd: opts.cwd,
+      }),
+    )
     const code = await new Promise<number | null>((resolve, reject) => {
       child.on('error', reject)
       child.on('exit', (c, signal) => resolve(signal ? null : c))
@@ -74,6 +113,8 @@ export async function startDaemon(
     child.once('spawn', () => resolve(child.pid as number))
   })
   child.unref()
+  // Its whole group, until stop() saw every member exit (Elasticsearch's launcher forks the JVM).
+  tellWatchdog(`watch ${pid} group`)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
   await writeFile(opts.pidFile, `${pid}\n`)
   let stopping: Promise<void> | undefined
@@ -82,7 +123,10 @@ export async function startDaemon(
     exited,
     output: async () => (await readFile(opts.logFile)).subarray(offset).toString('utf8'),
     stop: () => {
-      stopping ??= stopGroup(pid).then(() => rm(opts.pidFile, { force: true }))
+      stopping ??= stopGroup(pid).then(() => {
+        tellWatchdog(`forget ${pid}`)
+        return rm(opts.pidFile, { force: true })
+      })
       return stopping
     },
   }

@@ -49,6 +49,8 @@ export interface StackOptions {
   log?: (line: string) => void
   /** How long Kafka and Elasticsearch each may take to be ready (default: their own, 180 and 240 s). */
   readyWithinMs?: number
+  /** Aborting it while the stack starts stops what has started, and the start rejects. */
+  signal?: AbortSignal
 }
 
 /** The running Elasticsearch node, for the fault suite's outages. */
@@ -199,14 +201,20 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   await mkdir(join(dataDir, 'run'), { recursive: true })
 
   const daemons: Pick<Daemon, 'stop'>[] = []
-  let stopping: Promise<void> | undefined
-  const stop = () => {
-    stopping ??= Promise.all(daemons.map((d) => d.stop())).then(() =>
-      rm(join(dataDir, 'run', 'owner.pid'), { force: true }),
-    )
-    return stopping
+  // Each daemon's stop() runs once; calling this again also stops one that started since.
+  const stop = async () => {
+    await Promise.all(daemons.map((d) => d.stop()))
+    await rm(join(dataDir, 'run', 'owner.pid'), { force: true })
+  }
+  const track = (...started: Pick<Daemon, 'stop'>[]) => {
+    daemons.push(...started)
+    options.signal?.throwIfAborted()
   }
   await claim(dataDir)
+  // A daemon that is stopped while starting fails its wait, so the start rejects soon after.
+  // Once started, the stack is stopped by stop() alone, in its turn.
+  const stopWhileStarting = () => void stop()
+  options.signal?.addEventListener('abort', stopWhileStarting, { once: true })
   try {
     await stopStaleKafka(dataDir, log)
     await stopStale(
@@ -274,7 +282,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       (async () => {
         const nodes = await startKafka(kafkaSetup)
         // A restarted node's daemon replaces its first one: stop whichever runs then.
-        daemons.push(...nodes.map((node) => ({ stop: () => node.daemon().stop() })))
+        track(...nodes.map((node) => ({ stop: () => node.daemon().stop() })))
         await waitForKafka(kafkaSetup, nodes, options.readyWithinMs)
         log(`Kafka ready at ${brokers.join(',')}`)
         return nodes
@@ -283,7 +291,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         const prepared = await prepareElasticsearch(esSetup)
         let es = await startElasticsearch(esSetup, prepared)
         // A restart replaces the first daemon: stop whichever runs then.
-        daemons.push({ stop: () => es.stop() })
+        track({ stop: () => es.stop() })
         const caFile = await exportCa(esSetup, prepared)
         await waitForElasticsearch(esSetup, es, caFile, options.readyWithinMs)
         log(`Elasticsearch ready at https://127.0.0.1:${options.elasticsearchPort}`)
@@ -343,6 +351,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   } catch (error) {
     await stop()
     throw error
+  } finally {
+    options.signal?.removeEventListener('abort', stopWhileStarting)
   }
 }
 

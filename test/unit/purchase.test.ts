@@ -10,6 +10,9 @@ describe('Timestamp', () => {
     ['2021-12-30T12:00:00Z', '2021-12-30T12:00:00.000Z'],
     ['2021-12-30T14:30:00.5+02:30', '2021-12-30T12:00:00.500Z'],
     ['2021-12-30T07:00:00-0500', '2021-12-30T12:00:00.000Z'],
+    // Dated by the day where it was written: 2000 began there, not yet in UTC.
+    ['2000-01-01T00:30:00+01:00', '1999-12-31T23:30:00.000Z'],
+    ['2000-02-29T12:00:00Z', '2000-02-29T12:00:00.000Z'],
   ])('accepts %s as %s', (input, normalised) => {
     expect(Timestamp.parse(input)).toBe(normalised)
   })
@@ -21,6 +24,10 @@ describe('Timestamp', () => {
     '2021-12-30T25:00:00Z',
     '1999-12-31T23:59:59Z',
     '2100-01-01T00:00:00Z',
+    '2021-02-29T12:00:00Z',
+    '2021-12-30T12:00:60Z',
+    '2021-12-30T12:00:00+24:00',
+    '+275760-09-13T00:00:00Z',
     'yesterday',
   ])('rejects %s', (input) => {
     expect(Timestamp.safeParse(input).success).toBe(false)
@@ -51,6 +58,21 @@ describe('PurchaseInput', () => {
         '',
       ]),
     )
+  })
+
+  test.each([
+    ['vanilla', true],
+    ['crème brûlée', true],
+    ['🍦'.repeat(64), true], // 64 characters, 128 UTF-16 units: JSON Schema counts characters
+    ['🍦'.repeat(65), false],
+    [' vanilla', false],
+    ['vanilla\u00a0', false],
+    ['van\u0000illa', false],
+    ['van\u0085illa', false],
+    ['', false],
+  ])('a flavour named %j is valid: %s', (type, valid) => {
+    const body = purchaseBody({ scoops: [{ type, quantity: 1, price: 100 }] })
+    expect(PurchaseInput.safeParse(body).success).toBe(valid)
   })
 
   test('needs at least one scoop and at most 100', () => {
