@@ -6,6 +6,7 @@
  * Ports: API_PORT (8080), CONSUMER_PORT (8081), KAFKA_PORT (19092), ELASTICSEARCH_PORT (19200);
  * Kafka's controller listens on KAFKA_PORT + 1, Elasticsearch's transport on ELASTICSEARCH_PORT + 100.
  */
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { prettyFactory } from 'pino-pretty'
 import { cacheDir } from './local-stack/fetch.ts'
@@ -24,6 +25,8 @@ const ports = {
   kafka: port('KAFKA_PORT', 19092),
   elasticsearch: port('ELASTICSEARCH_PORT', 19200),
 }
+// The live page's controls are on here, behind a token of this start's own (or yours).
+const controlToken = process.env.DEMO_CONTROL_TOKEN || randomBytes(24).toString('base64url')
 const say = (line: string) => process.stderr.write(`==> ${line}\n`)
 const started = Date.now()
 // Pretty logs for a person at a terminal, JSON lines otherwise.
@@ -33,7 +36,7 @@ const output = (line: string) => process.stdout.write(pretty ? pretty(line) : `$
 const harness = startHarness({
   dataDir: join(cacheDir(), 'local-stack'),
   ports,
-  env: { CONSUMER_CONTROL: 'true' },
+  env: { DEMO_CONTROLS: 'true', DEMO_CONTROL_TOKEN: controlToken },
   processes: [
     { role: 'api', name: 'API', port: ports.api, output },
     { role: 'consumer', port: ports.consumer, output },
@@ -61,6 +64,8 @@ try {
   const api = `http://127.0.0.1:${ports.api}`
   process.stderr.write(`
 Ready in ${((Date.now() - started) / 1000).toFixed(0)} s: Kafka ${stack.versions.kafka}, Elasticsearch ${stack.versions.elasticsearch}.
+  Live page      ${api}/#token=${controlToken}
+                 (the controls' token, kept by the page for this tab: ${controlToken})
   API            ${api}
   API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
   API metrics    ${api}/metrics
@@ -73,10 +78,11 @@ Try it:
     -d '{"shop_id":"7b0d8b4e-8f6a-4a63-9c36-3f1f5bb1e1a1","purchase_id":"'$(cat /proc/sys/kernel/random/uuid)'","timestamp":"2021-12-30 12:00:00+00","scoops":[{"type":"vanilla","quantity":2,"price":250}]}'
   curl '${api}/purchases/7b0d8b4e-8f6a-4a63-9c36-3f1f5bb1e1a1?date=2021-12-30'
 
-Watch the queue buffer:
-  curl -X POST http://127.0.0.1:${ports.consumer}/consumer/pause    # consumers stop; POSTs still get 202
+Watch the queue buffer: open the live page, start the load, pause the consumers (lag grows while
+POSTs still get 202), resume them (it drains), add a member (partitions move). Or by hand:
+  curl -X POST -H 'authorization: Bearer ${controlToken}' ${api}/live/consumers/pause
   curl -s http://127.0.0.1:${ports.consumer}/metrics | grep '^kafka_consumer_lag'   # after some POSTs: it grows
-  curl -X POST http://127.0.0.1:${ports.consumer}/consumer/resume   # and drains
+  curl -X POST -H 'authorization: Bearer ${controlToken}' ${api}/live/consumers/resume
 
 Ctrl-C stops everything.
 `)

@@ -1,6 +1,7 @@
 /** The Kafka port on kafkajs. Only index.ts imports this file; only this file imports kafkajs. */
 import { readFileSync } from 'node:fs'
 import {
+  AssignerProtocol,
   Kafka,
   type KafkaConfig,
   type Consumer as KafkaJsConsumer,
@@ -237,6 +238,33 @@ export function createKafkajsClient(config: KafkaSettings, logger: AppLogger): K
                 lag: Math.max(0, end - committedOffset),
               }
             })
+        },
+        async offsets(topic) {
+          const offsets = await admin.fetchTopicOffsets(topic)
+          return offsets
+            .map(({ partition, low, high }) => ({
+              partition,
+              start: Number(low),
+              end: Number(high),
+            }))
+            .toSorted((a, b) => a.partition - b.partition)
+        },
+        async members(group, topic) {
+          const {
+            groups: [described],
+          } = await admin.describeGroups([group])
+          return (described?.members ?? []).map((member) => {
+            const assignment =
+              member.memberAssignment.length > 0
+                ? AssignerProtocol.MemberAssignment.decode(member.memberAssignment)
+                : null
+            return {
+              id: member.memberId,
+              clientId: member.clientId,
+              host: member.clientHost,
+              partitions: [...(assignment?.assignment[topic] ?? [])].sort((a, b) => a - b),
+            }
+          })
         },
         disconnect: () => admin.disconnect(),
       }

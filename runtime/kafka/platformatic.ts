@@ -479,6 +479,40 @@ function createAdmin(options: BaseOptions): Admin {
         return { partition, committed: next, end, lag: Math.max(0, end - next) }
       })
     },
+    async offsets(topic) {
+      const metadata = await admin.metadata({ topics: [topic] })
+      const count = metadata.topics.get(topic)?.partitionsCount ?? 0
+      const indexes = Array.from({ length: count }, (_, index) => index)
+      const offsetsAt = async (timestamp: bigint) => {
+        const [listed] = await admin.listOffsets({
+          topics: [
+            {
+              name: topic,
+              partitions: indexes.map((partitionIndex) => ({ partitionIndex, timestamp })),
+            },
+          ],
+        })
+        return new Map(listed?.partitions.map((p) => [p.partitionIndex, p.offset]))
+      }
+      const [starts, ends] = await Promise.all([
+        offsetsAt(ListOffsetTimestamps.EARLIEST),
+        offsetsAt(ListOffsetTimestamps.LATEST),
+      ])
+      return indexes.map((partition) => ({
+        partition,
+        start: Number(starts.get(partition) ?? 0n),
+        end: Number(ends.get(partition) ?? 0n),
+      }))
+    },
+    async members(group, topic) {
+      const described = (await admin.describeGroups({ groups: [group] })).get(group)
+      return [...(described?.members.values() ?? [])].map((member) => ({
+        id: member.id,
+        clientId: member.clientId,
+        host: member.clientHost,
+        partitions: [...(member.assignments?.get(topic)?.partitions ?? [])].sort((a, b) => a - b),
+      }))
+    },
     disconnect: () => admin.close(),
   }
 }

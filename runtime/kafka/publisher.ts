@@ -118,7 +118,11 @@ export function createPublisher(
     deadline.addEventListener('abort', timedOut, { once: true })
     pending.push({
       topic: kafkaName(options.namePrefix, topicName),
-      message: { key: event.key, value: JSON.stringify(event.value) },
+      message: {
+        key: event.key,
+        value: event.verbatim ? String(event.value) : JSON.stringify(event.value),
+        ...(event.headers && { headers: event.headers }),
+      },
       settle: (error) => {
         deadline.removeEventListener('abort', timedOut)
         if (error) reject(error)

@@ -235,10 +235,13 @@ sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule require
 `,
     { mode: 0o600 },
   )
-  const calls = Map.groupBy(acls, (acl) => `${acl.principal} ${acl.operations.join(',')}`)
+  const calls = Map.groupBy(
+    acls,
+    (acl) => `${acl.principal} ${acl.operations.join(',')} ${acl.patternType}`,
+  )
   await Promise.all(
     [...calls.values()].map((group) => {
-      const [{ principal, operations }] = group as [KafkaAcl, ...KafkaAcl[]]
+      const [{ principal, operations, patternType }] = group as [KafkaAcl, ...KafkaAcl[]]
       return run(
         join(s.jdk.home, 'bin', 'java'),
         [
@@ -259,7 +262,7 @@ sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule require
           ...operations.flatMap((operation) => ['--operation', operation]),
           ...group.flatMap(({ resourceType, name }) => [`--${resourceType}`, name]),
           '--resource-pattern-type',
-          'literal',
+          patternType === 'prefix' ? 'prefixed' : 'literal',
         ],
         { logFile: join(s.dataDir, 'logs', 'kafka-acls.log') },
       )
