@@ -46,7 +46,6 @@ export function livePageRoutes({ snapshot, assetsDir, signal }: LivePageOptions)
     .get('/live/stream', (c) =>
       streamSSE(c, async (stream) => {
         const closed = AbortSignal.any([signal, c.req.raw.signal])
-        stream.onAbort(() => {})
         while (!closed.aborted && !stream.aborted) {
           await stream.writeSSE({ event: 'snapshot', data: await read() })
           await stream.sleep(streamEveryMs)

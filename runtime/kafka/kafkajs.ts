@@ -194,6 +194,11 @@ export function createKafkajsClient(config: KafkaSettings, logger: AppLogger): K
     async admin(): Promise<Admin> {
       const admin = kafka.admin()
       await admin.connect()
+      /** Each partition's earliest retained and log-end offsets. */
+      const partitionOffsets = async (topic: string) =>
+        (await admin.fetchTopicOffsets(topic))
+          .map(({ partition, low, high }) => ({ partition, start: Number(low), end: Number(high) }))
+          .toSorted((a, b) => a.partition - b.partition)
       return {
         async ensureTopics(topics) {
           const existing = new Set(await admin.listTopics())
@@ -219,36 +224,18 @@ export function createKafkajsClient(config: KafkaSettings, logger: AppLogger): K
           await admin.describeCluster()
         },
         async lag(group, topic) {
-          const [ends, [committed]] = await Promise.all([
-            admin.fetchTopicOffsets(topic),
+          const [offsets, [committed]] = await Promise.all([
+            partitionOffsets(topic),
             admin.fetchOffsets({ groupId: group, topics: [topic] }),
           ])
-          return ends
-            .toSorted((a, b) => a.partition - b.partition)
-            .map(({ partition, high, low }) => {
-              const stored = committed?.partitions.find((p) => p.partition === partition)?.offset
-              // No commit yet: the group starts from the beginning, so everything retained is lag.
-              const committedOffset =
-                stored === undefined || stored === '-1' ? Number(low) : Number(stored)
-              const end = Number(high)
-              return {
-                partition,
-                committed: committedOffset,
-                end,
-                lag: Math.max(0, end - committedOffset),
-              }
-            })
+          return offsets.map(({ partition, start, end }) => {
+            const stored = committed?.partitions.find((p) => p.partition === partition)?.offset
+            // No commit yet: the group starts from the beginning, so everything retained is lag.
+            const next = stored === undefined || stored === '-1' ? start : Number(stored)
+            return { partition, committed: next, end, lag: Math.max(0, end - next) }
+          })
         },
-        async offsets(topic) {
-          const offsets = await admin.fetchTopicOffsets(topic)
-          return offsets
-            .map(({ partition, low, high }) => ({
-              partition,
-              start: Number(low),
-              end: Number(high),
-            }))
-            .toSorted((a, b) => a.partition - b.partition)
-        },
+        offsets: partitionOffsets,
         async members(group, topic) {
           const {
             groups: [described],
