@@ -216,10 +216,9 @@ function render(snapshot: Snapshot) {
   renderGroup(snapshot)
   renderPurchases(snapshot)
   renderLoad(snapshot.load)
-  if (snapshot.deadLetters !== null && snapshot.deadLetters !== shownDeadLetters) {
-    shownDeadLetters = snapshot.deadLetters
-    void loadDeadLetters()
-  }
+  // The API reads the dead letters' contents a moment after their count moves: ask again with
+  // each snapshot while there are any.
+  if (snapshot.deadLetters) void loadDeadLetters()
 }
 
 function renderPartitions(partitions: NonNullable<Snapshot['partitions']>) {
@@ -289,7 +288,6 @@ function renderLoad(load: Snapshot['load']) {
 }
 
 // --- Controls: each request carries the token; a 401 forgets it and asks again.
-let shownDeadLetters: number | null = null
 
 function token(): string | null {
   const fromLink = new URLSearchParams(location.hash.slice(1)).get('token')
