@@ -232,6 +232,9 @@ export async function changeAcls(
     `security.protocol=SASL_PLAINTEXT
 sasl.mechanism=SCRAM-SHA-512
 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${s.admin.username}" password="${s.admin.password}";
+# The calls run side by side (one per principal, operations and pattern): on a busy machine the
+# default minute is not always enough.
+default.api.timeout.ms=180000
 `,
     { mode: 0o600 },
   )
