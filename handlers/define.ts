@@ -34,6 +34,12 @@ export interface RouteDefinition<R extends RouteRequest = RouteRequest> {
   summary: string
   description?: string
   tags?: string[]
+  /**
+   * Who may call it: anyone (the default); `live`: served with the live page (LIVE_PAGE);
+   * `demo`: a live-page control or the dead letters' contents, served only with DEMO_CONTROLS
+   * and only to requests that carry DEMO_CONTROL_TOKEN.
+   */
+  access?: 'public' | 'live' | 'demo'
   request: R
   responses: Record<number, { description: string; schema?: z.ZodType }>
   handler(input: RouteInput<R>, ports: Ports): Promise<RouteResult>

@@ -41,6 +41,14 @@ export const topics = defineTopics({
       'max.message.bytes': 1024 * 1024,
     },
   },
+  // Commands to every consumer process (pause, resume, add or remove a member), sent by the live
+  // page through the API. Each process follows it with a group of its own and ignores commands
+  // older than itself, so an hour is plenty.
+  'consumers.control': {
+    partitions: 1,
+    replicationFactor: 3,
+    config: { 'min.insync.replicas': 2, 'retention.ms': 60 * 60 * 1000 },
+  },
 })
 
 export type TopicName = keyof typeof topics

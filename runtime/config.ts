@@ -61,8 +61,17 @@ const Environment = z
     CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
     /** A consumer whose Kafka client gives up this many times in a row fails its liveness check. */
     CONSUMER_MAX_RESTARTS: z.coerce.number().int().min(0).default(5),
-    /** Serve POST /consumer/pause and /consumer/resume (a demo aid: no authentication). */
-    CONSUMER_CONTROL: flag.default(false),
+    /** The live page at `/` and its stream (API roles). */
+    LIVE_PAGE: flag.default(true),
+    /**
+     * The live page's controls and the dead letters' contents (API roles), and a consumer's own
+     * GET /consumer, POST /consumer/pause and /consumer/resume: all need DEMO_CONTROL_TOKEN.
+     */
+    DEMO_CONTROLS: flag.default(false),
+    /** Sent as `Authorization: Bearer <token>` with every control request. */
+    DEMO_CONTROL_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** How often the canary posts a purchase to measure 202 -> searchable; 0 turns it off. */
+    CANARY_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
     /** Bulk requests are cut at this many documents or bytes, whichever comes first. */
     BULK_MAX_DOCUMENTS: z.coerce.number().int().min(1).default(1_000),
     BULK_MAX_BYTES: z.coerce
@@ -104,6 +113,13 @@ const Environment = z
           ctx.addIssue({ code: 'custom', path: [name], message: 'is required with SASL' })
         }
       }
+    }
+    if (env.DEMO_CONTROLS && !env.DEMO_CONTROL_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DEMO_CONTROL_TOKEN'],
+        message: 'is required with DEMO_CONTROLS=true',
+      })
     }
     if (Boolean(env.ELASTICSEARCH_USERNAME) !== Boolean(env.ELASTICSEARCH_PASSWORD)) {
       ctx.addIssue({

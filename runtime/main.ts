@@ -10,11 +10,15 @@ import { type Config, ConfigError, loadConfig } from './config.ts'
 import { createElasticsearchClient, createElasticsearchStore } from './elasticsearch/store.ts'
 import { createHttpApp } from './http/app.ts'
 import { consumerControlRoutes } from './http/consumer-control.ts'
+import { liveAssetsDir, livePageRoutes } from './http/live-page.ts'
 import { serveHttp } from './http/server.ts'
 import { createKafkaClient } from './kafka/index.ts'
 import { createPublisher } from './kafka/publisher.ts'
 import { createSubscriberRunner, type SubscriberRunner } from './kafka/subscriber-runner.ts'
 import { lazy } from './lazy.ts'
+import { followConsumerCommands } from './live/consumer-commands.ts'
+import { createDemo } from './live/demo.ts'
+import { createQueueView } from './live/queue-view.ts'
 import { loadRoutes, loadSubscribers } from './load-handlers.ts'
 import { type AppLogger, createLogger } from './logger.ts'
 import { createMetrics } from './metrics.ts'
@@ -22,6 +26,8 @@ import { retry, untilStopped } from './retry.ts'
 
 const retryAfterSeconds = 2
 const shutdownTimeoutMs = 25_000
+/** Members a consumer process adds to its group on the live page's command, at most. */
+const maxExtraMembers = 3
 
 function packageVersion(): string {
   for (const up of ['..', '../..']) {
@@ -78,8 +84,36 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     metrics,
     logger,
   )
-  const ports: Ports = { publish: publisher.publish, store, clock: { now: () => new Date() } }
-  runners = subscribers.map((subscriber) =>
+  // The live page watches the purchases subscriber: its topic, group and dead letters.
+  const watched = (await loadSubscribers()).find((subscriber) => subscriber.topic === 'purchases')
+  const queue = createQueueView(
+    kafka,
+    admin,
+    {
+      namePrefix: config.KAFKA_NAME_PREFIX,
+      topic: 'purchases',
+      group: watched?.group ?? 'purchases-indexer',
+      deadLetter: watched?.deadLetter ?? 'purchases.dead-letter',
+    },
+    logger,
+  )
+  let postPurchase: (body: unknown) => Promise<number> = async () => 503
+  const demo = createDemo({
+    post: (purchase) => postPurchase(purchase),
+    store,
+    canaryIntervalMs:
+      config.ROLE !== 'consumer' && config.LIVE_PAGE ? config.CANARY_INTERVAL_MS : 0,
+    registry: metrics.registry,
+    logger,
+  })
+  const ports: Ports = {
+    publish: publisher.publish,
+    store,
+    clock: { now: () => new Date() },
+    queue,
+    demo,
+  }
+  const runnerFor = (subscriber: (typeof subscribers)[number]) =>
     createSubscriberRunner(
       subscriber,
       kafka,
@@ -93,8 +127,8 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
       },
       metrics,
       logger,
-    ),
-  )
+    )
+  runners = subscribers.map(runnerFor)
 
   // The index template and the index are the setup's (ROLE=setup, its own identity): until they
   // exist, the consumer's writes are refused and it waits, as for any store outage.
@@ -108,6 +142,33 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
   consumersStarted.catch((error) => {
     if (!stopping.signal.aborted) logger.error({ err: error }, 'consumer failed to start')
   })
+
+  // The live page's consumer commands: pause and resume every member here, or add one more
+  // member of each subscriber's group (another consumer in the group, in this process).
+  const extraMembers: SubscriberRunner[][] = []
+  const obey = (command: 'pause' | 'resume' | 'add' | 'remove') => {
+    const all = [...joined, ...extraMembers.flat()]
+    if (command === 'pause') for (const runner of all) runner.pause()
+    if (command === 'resume') for (const runner of all) runner.resume()
+    if (command === 'add' && extraMembers.length < maxExtraMembers) {
+      const members = subscribers.map(runnerFor)
+      extraMembers.push(members)
+      const paused = joined.some((runner) => runner.paused)
+      for (const member of members) {
+        if (paused) member.pause()
+        member.start(stopping.signal).catch((error: unknown) => {
+          if (!stopping.signal.aborted) logger.error({ err: error }, 'extra member failed')
+        })
+      }
+    }
+    if (command === 'remove') {
+      for (const member of extraMembers.pop() ?? []) void member.stop()
+    }
+  }
+  const commands =
+    config.ROLE === 'api'
+      ? undefined
+      : followConsumerCommands(kafka, config.KAFKA_NAME_PREFIX, obey, logger)
 
   const app = createHttpApp({
     routes: config.ROLE === 'consumer' ? [] : await loadRoutes(),
@@ -135,12 +196,43 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     metrics,
     logger,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    livePage: config.LIVE_PAGE,
+    ...(config.DEMO_CONTROLS && { controlToken: config.DEMO_CONTROL_TOKEN }),
+    onAnswered: ({ method, route, status, seconds }) => {
+      if (method === 'POST' && route === '/purchases' && status < 500) {
+        demo.recordPurchaseLatency(seconds)
+      }
+    },
     retryAfterSeconds,
     version: packageVersion(),
   })
+  postPurchase = async (purchase) => {
+    const response = await app.request('/purchases', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(purchase),
+    })
+    await response.body?.cancel()
+    return response.status
+  }
 
-  if (config.CONSUMER_CONTROL && config.ROLE !== 'api') {
-    app.route('/', consumerControlRoutes(joined))
+  if (config.DEMO_CONTROLS && config.DEMO_CONTROL_TOKEN && config.ROLE !== 'api') {
+    app.route('/', consumerControlRoutes(joined, config.DEMO_CONTROL_TOKEN))
+  }
+  if (config.LIVE_PAGE && config.ROLE !== 'consumer') {
+    const assetsDir = liveAssetsDir()
+    if (assetsDir) {
+      app.route(
+        '/',
+        livePageRoutes({
+          snapshot: async () => app.request('/live/snapshot'),
+          assetsDir,
+          signal: stopping.signal,
+        }),
+      )
+    } else {
+      logger.warn('the live page is not built (npm run build): / is not served')
+    }
   }
 
   const { server, port } = await serveHttp(app, config, logger)
@@ -154,7 +246,10 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
       // committed is read again by the next consumer), then flush what waits to be published.
       await new Promise<void>((done) => server.close(() => done()))
       await consumersStarted.catch(() => {})
-      await Promise.all(runners.map((runner) => runner.stop()))
+      demo.stop()
+      await commands?.stop()
+      await Promise.all([...runners, ...extraMembers.flat()].map((runner) => runner.stop()))
+      await queue.stop()
       await publisher.close()
       await (await admin().catch(() => undefined))?.disconnect()
       await store.close()

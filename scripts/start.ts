@@ -9,6 +9,7 @@
  * KAFKA_PORT, + 3 and + 6 (controllers one above each), instead of one.
  * The stack's data: LOCAL_STACK_DIR (~/.cache/icecream/local-stack).
  */
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { prettyFactory } from 'pino-pretty'
 import { cacheDir } from './local-stack/fetch.ts'
@@ -33,6 +34,8 @@ if (kafkaNodes !== '1' && kafkaNodes !== '3') {
   process.stderr.write(`KAFKA_NODES must be 1 or 3, got ${kafkaNodes}\n`)
   process.exit(2)
 }
+// The live page's controls are on here, behind a token of this start's own (or yours).
+const controlToken = process.env.DEMO_CONTROL_TOKEN || randomBytes(24).toString('base64url')
 const started = Date.now()
 const dataDir = process.env.LOCAL_STACK_DIR || join(cacheDir(), 'local-stack')
 // First: from here on, whatever ends this process, nothing it started outlives it.
@@ -59,7 +62,7 @@ const harness = startHarness({
   dataDir,
   ports,
   kafkaNodes: kafkaNodes === '3' ? 3 : 1,
-  env: { CONSUMER_CONTROL: 'true' },
+  env: { DEMO_CONTROLS: 'true', DEMO_CONTROL_TOKEN: controlToken },
   processes: [
     { role: 'api', name: 'API', port: ports.api, output },
     { role: 'consumer', port: ports.consumer, output },
@@ -100,6 +103,9 @@ try {
     process.stderr,
     `
 Ready in ${((Date.now() - started) / 1000).toFixed(0)} s: Kafka ${stack.versions.kafka}, Elasticsearch ${stack.versions.elasticsearch}.
+  Live page      ${api}/#token=${controlToken}
+                 (the controls' token, kept by the page for this tab: ${controlToken})
+                 what it shows and what to try: README.md, "The live page"
   API            ${api}
   API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
   API metrics    ${api}/metrics
@@ -112,10 +118,11 @@ Try it:
     -d '{"shop_id":"7b0d8b4e-8f6a-4a63-9c36-3f1f5bb1e1a1","purchase_id":"'$(cat /proc/sys/kernel/random/uuid)'","timestamp":"2021-12-30 12:00:00+00","scoops":[{"type":"vanilla","quantity":2,"price":250}]}'
   curl '${api}/purchases/7b0d8b4e-8f6a-4a63-9c36-3f1f5bb1e1a1?date=2021-12-30'
 
-Watch the queue buffer:
-  curl -X POST http://127.0.0.1:${ports.consumer}/consumer/pause    # consumers stop; POSTs still get 202
+Watch the queue buffer: open the live page, start the load, pause the consumers (lag grows while
+POSTs still get 202), resume them (it drains), add a member (partitions move). Or by hand:
+  curl -X POST -H 'authorization: Bearer ${controlToken}' ${api}/live/consumers/pause
   curl -s http://127.0.0.1:${ports.consumer}/metrics | grep '^kafka_consumer_lag'   # after some POSTs: it grows
-  curl -X POST http://127.0.0.1:${ports.consumer}/consumer/resume   # and drains
+  curl -X POST -H 'authorization: Bearer ${controlToken}' ${api}/live/consumers/resume
 
 Ctrl-C stops everything.
 `,

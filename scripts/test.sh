@@ -44,10 +44,11 @@ else
   for project in unit integration chart terraform image; do
     run_vitest --project "$project"
     # The Kafka-bound tests once more on the second adapter: a difference is an adapter's bug.
-    # (The port's contract suite already ran both adapters side by side.)
+    # (The port's contract suite already ran both adapters side by side; the live page's browser
+    # test runs once, on the default adapter.)
     if [ "$project" = integration ]; then
       KAFKA_CLIENT=platformatic run_vitest --project integration \
-        --exclude test/integration/kafka-client.test.ts
+        --exclude test/integration/kafka-client.test.ts --exclude test/integration/live-page.test.ts
       # Three brokers and injected faults under audited load, once, on the default adapter
       # (`KAFKA_CLIENT=platformatic npm test -- --project faults` runs it on the other).
       run_vitest --project faults

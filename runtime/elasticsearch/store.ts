@@ -261,6 +261,23 @@ export function createElasticsearchStore(client: Client, index: string): Elastic
       }
     },
 
+    async countPurchases() {
+      const response = await guard(() => client.count({ index, ...noIndexYetIsEmpty }))
+      return response.count
+    },
+
+    async latestPurchases(limit) {
+      const response = await guard(() =>
+        client.search<PurchaseDocument>({
+          index,
+          size: limit,
+          sort: [{ received_at: 'desc' }],
+          ...noIndexYetIsEmpty,
+        }),
+      )
+      return response.hits.hits.flatMap((hit) => (hit._source ? [fromDocument(hit._source)] : []))
+    },
+
     close: () => client.close(),
   }
 }

@@ -3,7 +3,8 @@
  * and adds the operational endpoints (health, readiness, metrics, docs) and problem+json errors.
  */
 import { createRoute, OpenAPIHono, type RouteConfig } from '@hono/zod-openapi'
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
+import { bearerAuth } from 'hono/bearer-auth'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
@@ -32,6 +33,15 @@ export interface HttpAppOptions {
   metrics: Metrics
   logger: AppLogger
   maxBodyBytes: number
+  /** Serve the routes of `access: 'live'` (LIVE_PAGE). */
+  livePage?: boolean
+  /**
+   * DEMO_CONTROL_TOKEN when DEMO_CONTROLS is on: the routes of `access: 'demo'` are served, to
+   * requests that carry it as a bearer token. Without it they are not served at all.
+   */
+  controlToken?: string
+  /** Told of every answered request (the live page's recent latency). */
+  onAnswered?: (request: { method: string; route: string; status: number; seconds: number }) => void
   /** Seconds a client should wait after a 503. */
   retryAfterSeconds: number
   version: string
@@ -63,7 +73,23 @@ const bodyResponses: RouteDefinition['responses'] = {
   415: { description: 'The body is not sent as application/json.' },
 }
 
-function toRouteConfig(route: RouteDefinition): RouteConfig {
+/**
+ * Checks `Authorization: Bearer <token>`; Hono's middleware compares digests of the two in
+ * constant time. A refusal is a problem+json 401 with a WWW-Authenticate challenge.
+ */
+export function requireControlToken(token: string): MiddlewareHandler {
+  const refuse = (detail: string) => ({
+    message: (c: Context) => problem(c, 401, 'Control token required', { detail }),
+  })
+  return bearerAuth({
+    token,
+    noAuthenticationHeader: refuse('send DEMO_CONTROL_TOKEN as Authorization: Bearer <token>'),
+    invalidAuthenticationHeader: refuse('the Authorization header is not Bearer <token>'),
+    invalidToken: refuse('the token is not DEMO_CONTROL_TOKEN'),
+  })
+}
+
+function toRouteConfig(route: RouteDefinition, middleware: MiddlewareHandler[]): RouteConfig {
   const { params, query, body } = route.request
   const responses = {
     ...runtimeResponses,
@@ -71,6 +97,7 @@ function toRouteConfig(route: RouteDefinition): RouteConfig {
     ...route.responses,
   }
   return createRoute({
+    ...(middleware.length > 0 && { middleware }),
     method: route.method,
     path: route.path,
     summary: route.summary,
@@ -143,6 +170,7 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
     const seconds = (performance.now() - started) / 1000
     const route = c.req.routePath
     metrics.httpRequests.observe({ method: c.req.method, route, status: c.res.status }, seconds)
+    options.onAnswered?.({ method: c.req.method, route, status: c.res.status, seconds })
     // A 503 is an expected answer while a dependency is away; other 5xx are bugs.
     const status = c.res.status
     const level =
@@ -181,8 +209,13 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
     return next()
   })
 
+  const controlToken = options.controlToken && requireControlToken(options.controlToken)
   for (const route of options.routes) {
-    app.openapi(toRouteConfig(route), async (c: Context) => {
+    const access = route.access ?? 'public'
+    if (access === 'live' && !options.livePage) continue
+    if (access === 'demo' && !controlToken) continue
+    const middleware = access === 'demo' && controlToken ? [controlToken] : []
+    app.openapi(toRouteConfig(route, middleware), async (c: Context) => {
       // The route config declares each target, so the validator has parsed what is read here.
       const valid = (target: 'param' | 'query' | 'json'): unknown =>
         (c.req.valid as (t: string) => unknown)(target)
@@ -252,6 +285,8 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
       return problem(c, 400, 'Request aborted')
     }
     if (error instanceof HTTPException) {
+      // A middleware's own answer (the control token's 401).
+      if (error.res) return error.getResponse()
       // Hono's own: malformed JSON, a wrong content type.
       return problem(c, error.status as ContentfulStatusCode, error.message || 'Bad request')
     }

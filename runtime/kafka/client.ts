@@ -119,6 +119,22 @@ export interface PartitionLag {
   lag: number
 }
 
+export interface PartitionOffsets {
+  partition: number
+  /** The earliest retained offset. */
+  start: number
+  /** The log-end offset. */
+  end: number
+}
+
+export interface GroupMemberAssignment {
+  id: string
+  clientId: string
+  host: string
+  /** The partitions of `topic` it owns. */
+  partitions: number[]
+}
+
 export interface Admin {
   /** Creates the topics that are missing; existing ones are left as they are. */
   ensureTopics(topics: TopicSpec[]): Promise<void>
@@ -126,6 +142,9 @@ export interface Admin {
   /** Throws when no broker answers. */
   ping(): Promise<void>
   lag(group: string, topic: string): Promise<PartitionLag[]>
+  offsets(topic: string): Promise<PartitionOffsets[]>
+  /** The group's members and the partitions of `topic` each owns (none while it rebalances). */
+  members(group: string, topic: string): Promise<GroupMemberAssignment[]>
   disconnect(): Promise<void>
 }
 

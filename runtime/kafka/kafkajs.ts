@@ -1,6 +1,7 @@
 /** The Kafka port on kafkajs. Only index.ts imports this file; only this file imports kafkajs. */
 import { readFileSync } from 'node:fs'
 import {
+  AssignerProtocol,
   Kafka,
   type KafkaConfig,
   type Consumer as KafkaJsConsumer,
@@ -224,6 +225,11 @@ export function createKafkajsClient(config: KafkaSettings, logger: AppLogger): K
     async admin(): Promise<Admin> {
       const admin = kafka.admin()
       await admin.connect()
+      /** Each partition's earliest retained and log-end offsets. */
+      const partitionOffsets = async (topic: string) =>
+        (await admin.fetchTopicOffsets(topic))
+          .map(({ partition, low, high }) => ({ partition, start: Number(low), end: Number(high) }))
+          .toSorted((a, b) => a.partition - b.partition)
       return {
         async ensureTopics(topics) {
           const existing = new Set(await admin.listTopics())
@@ -249,25 +255,34 @@ export function createKafkajsClient(config: KafkaSettings, logger: AppLogger): K
           await admin.describeCluster()
         },
         async lag(group, topic) {
-          const [ends, [committed]] = await Promise.all([
-            admin.fetchTopicOffsets(topic),
+          const [offsets, [committed]] = await Promise.all([
+            partitionOffsets(topic),
             admin.fetchOffsets({ groupId: group, topics: [topic] }),
           ])
-          return ends
-            .toSorted((a, b) => a.partition - b.partition)
-            .map(({ partition, high, low }) => {
-              const stored = committed?.partitions.find((p) => p.partition === partition)?.offset
-              // No commit yet: the group starts from the beginning, so everything retained is lag.
-              const committedOffset =
-                stored === undefined || stored === '-1' ? Number(low) : Number(stored)
-              const end = Number(high)
-              return {
-                partition,
-                committed: committedOffset,
-                end,
-                lag: Math.max(0, end - committedOffset),
-              }
-            })
+          return offsets.map(({ partition, start, end }) => {
+            const stored = committed?.partitions.find((p) => p.partition === partition)?.offset
+            // No commit yet: the group starts from the beginning, so everything retained is lag.
+            const next = stored === undefined || stored === '-1' ? start : Number(stored)
+            return { partition, committed: next, end, lag: Math.max(0, end - next) }
+          })
+        },
+        offsets: partitionOffsets,
+        async members(group, topic) {
+          const {
+            groups: [described],
+          } = await admin.describeGroups([group])
+          return (described?.members ?? []).map((member) => {
+            const assignment =
+              member.memberAssignment.length > 0
+                ? AssignerProtocol.MemberAssignment.decode(member.memberAssignment)
+                : null
+            return {
+              id: member.memberId,
+              clientId: member.clientId,
+              host: member.clientHost,
+              partitions: [...(assignment?.assignment[topic] ?? [])].sort((a, b) => a - b),
+            }
+          })
         },
         disconnect: () => admin.disconnect(),
       }

@@ -431,6 +431,32 @@ function createConsumer(
 
 function createAdmin(options: BaseOptions): Admin {
   const admin = new KafkaAdmin(options)
+  /** Each partition's earliest retained and log-end offsets. */
+  const partitionOffsets = async (topic: string) => {
+    const metadata = await admin.metadata({ topics: [topic] })
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0
+    const indexes = Array.from({ length: count }, (_, index) => index)
+    const offsetsAt = async (timestamp: bigint) => {
+      const [listed] = await admin.listOffsets({
+        topics: [
+          {
+            name: topic,
+            partitions: indexes.map((partitionIndex) => ({ partitionIndex, timestamp })),
+          },
+        ],
+      })
+      return new Map(listed?.partitions.map((p) => [p.partitionIndex, p.offset]))
+    }
+    const [starts, ends] = await Promise.all([
+      offsetsAt(ListOffsetTimestamps.EARLIEST),
+      offsetsAt(ListOffsetTimestamps.LATEST),
+    ])
+    return indexes.map((partition) => ({
+      partition,
+      start: Number(starts.get(partition) ?? 0n),
+      end: Number(ends.get(partition) ?? 0n),
+    }))
+  }
   return {
     async ensureTopics(topics) {
       const existing = new Set(await admin.listTopics())
@@ -467,39 +493,32 @@ function createAdmin(options: BaseOptions): Admin {
       await admin.metadata({ topics: [], forceUpdate: true, retries: 0 })
     },
     async lag(group, topic) {
-      const metadata = await admin.metadata({ topics: [topic] })
-      const count = metadata.topics.get(topic)?.partitionsCount ?? 0
-      const indexes = Array.from({ length: count }, (_, index) => index)
-      const offsetsAt = async (timestamp: bigint) => {
-        const [listed] = await admin.listOffsets({
-          topics: [
-            {
-              name: topic,
-              partitions: indexes.map((partitionIndex) => ({ partitionIndex, timestamp })),
-            },
-          ],
-        })
-        return new Map(listed?.partitions.map((p) => [p.partitionIndex, p.offset]))
-      }
-      const [ends, starts, [committed]] = await Promise.all([
-        offsetsAt(ListOffsetTimestamps.LATEST),
-        offsetsAt(ListOffsetTimestamps.EARLIEST),
-        admin.listConsumerGroupOffsets({
-          groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: indexes }] }],
-        }),
-      ])
+      const offsets = await partitionOffsets(topic)
+      const partitionIndexes = offsets.map(({ partition }) => partition)
+      const [committed] = await admin.listConsumerGroupOffsets({
+        groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes }] }],
+      })
       const stored = new Map(
         committed?.topics
           .find((entry) => entry.name === topic)
           ?.partitions.map((p) => [p.partitionIndex, p.committedOffset]),
       )
-      return indexes.map((partition) => {
-        const end = Number(ends.get(partition) ?? 0n)
+      return offsets.map(({ partition, start, end }) => {
         const offset = stored.get(partition) ?? -1n
         // No commit yet: the group starts from the beginning, so everything retained is lag.
-        const next = Number(offset < 0n ? (starts.get(partition) ?? 0n) : offset)
+        const next = offset < 0n ? start : Number(offset)
         return { partition, committed: next, end, lag: Math.max(0, end - next) }
       })
+    },
+    offsets: partitionOffsets,
+    async members(group, topic) {
+      const described = (await admin.describeGroups({ groups: [group] })).get(group)
+      return [...(described?.members.values() ?? [])].map((member) => ({
+        id: member.id,
+        clientId: member.clientId,
+        host: member.clientHost,
+        partitions: [...(member.assignments?.get(topic)?.partitions ?? [])].sort((a, b) => a - b),
+      }))
     },
     disconnect: () => admin.close(),
   }

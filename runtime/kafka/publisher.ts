@@ -150,7 +150,11 @@ export function createPublisher(
     const deadline = AbortSignal.timeout(options.timeoutMs)
     const pendingEvent: PendingEvent = {
       topic: kafkaName(options.namePrefix, topicName),
-      message: { key: event.key, value: JSON.stringify(event.value) },
+      message: {
+        key: event.key,
+        value: event.verbatim ? String(event.value) : JSON.stringify(event.value),
+        ...(event.headers && { headers: event.headers }),
+      },
       abandoned: false,
       settle: (error) => {
         deadline.removeEventListener('abort', timedOut)

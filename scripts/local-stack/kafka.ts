@@ -357,13 +357,19 @@ export async function changeAcls(
     `security.protocol=SASL_PLAINTEXT
 sasl.mechanism=SCRAM-SHA-512
 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${s.admin.username}" password="${s.admin.password}";
+# The calls run side by side (one per principal, operations and pattern): on a busy machine the
+# default minute is not always enough.
+default.api.timeout.ms=180000
 `,
     { mode: 0o600 },
   )
-  const calls = Map.groupBy(acls, (acl) => `${acl.principal} ${acl.operations.join(',')}`)
+  const calls = Map.groupBy(
+    acls,
+    (acl) => `${acl.principal} ${acl.operations.join(',')} ${acl.patternType}`,
+  )
   await Promise.all(
     [...calls.values()].map((group) => {
-      const [{ principal, operations }] = group as [KafkaAcl, ...KafkaAcl[]]
+      const [{ principal, operations, patternType }] = group as [KafkaAcl, ...KafkaAcl[]]
       return run(
         join(s.jdk.home, 'bin', 'java'),
         [
@@ -384,7 +390,7 @@ sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule require
           ...operations.flatMap((operation) => ['--operation', operation]),
           ...group.flatMap(({ resourceType, name }) => [`--${resourceType}`, name]),
           '--resource-pattern-type',
-          'literal',
+          patternType === 'prefix' ? 'prefixed' : 'literal',
         ],
         { logFile: join(s.dataDir, 'logs', 'kafka-acls.log') },
       )

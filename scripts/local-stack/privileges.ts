@@ -13,7 +13,12 @@ export type Identity = (typeof identities)[number]
 export type ElasticsearchIdentity = Identity | 'setup'
 
 const Acl = z.object({
-  resource: z.object({ type: z.enum(['topic', 'group']), name: z.string().min(1) }),
+  resource: z.object({
+    type: z.enum(['topic', 'group']),
+    name: z.string().min(1),
+    // `prefix`: every name that starts with `name` (Strimzi's term; Kafka's is `prefixed`).
+    patternType: z.enum(['literal', 'prefix']).default('literal'),
+  }),
   operations: z.array(z.enum(['Read', 'Write', 'Describe'])).min(1),
 })
 const Role = z.object({ cluster: z.array(z.string()), index: z.array(z.string()).min(1) })
@@ -32,8 +37,9 @@ export async function readPrivileges(): Promise<Privileges> {
 export interface KafkaAcl {
   principal: string
   resourceType: 'topic' | 'group'
-  /** Literal resource name. */
+  /** The resource name, or with `prefix` the start of every name it covers. */
   name: string
+  patternType: 'literal' | 'prefix'
   operations: string[]
 }
 
@@ -48,6 +54,7 @@ export function kafkaAcls(
       principal: `User:${users[identity]}`,
       resourceType: resource.type,
       name: `${namePrefix}${resource.name}`,
+      patternType: resource.patternType,
       operations: [...operations].sort(),
     })),
   )

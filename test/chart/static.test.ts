@@ -255,15 +255,15 @@ describe('rendered defaults', () => {
       find(all, 'KafkaUser', `icecream-${identity}`).spec.authorization.acls.map(
         (a: {
           type: string
-          resource: { type: 'topic' | 'group'; name: string; patternType: string }
+          resource: { type: 'topic' | 'group'; name: string; patternType: 'literal' | 'prefix' }
           operations: string[]
         }) => {
           expect(a.type).toBe('allow')
-          expect(a.resource.patternType).toBe('literal')
           return {
             principal: `User:${identity}`,
             resourceType: a.resource.type,
             name: a.resource.name,
+            patternType: a.resource.patternType,
             operations: [...a.operations].sort(),
           }
         },

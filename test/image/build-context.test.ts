@@ -141,6 +141,17 @@ describe('the image build, rehearsed without Docker', () => {
     }
   })
 
+  it("builds the live page's assets, with everything the page names and nothing from outside", () => {
+    const page = readFileSync(path.join(runDir, 'dist/live-page/index.html'), 'utf8')
+    const assets = [...page.matchAll(/\/assets\/([\w.-]+)/g)].map((match) => match[1] as string)
+    expect(assets.map((file) => path.extname(file)).sort()).toEqual(['.css', '.js'])
+    for (const file of assets) {
+      const content = readFileSync(path.join(runDir, 'dist/live-page', file), 'utf8')
+      expect(content, file).not.toMatch(/(src|href|url\()\s*=?\s*["']?https?:\/\//)
+    }
+    expect(page).not.toMatch(/(src|href)="https?:\/\//)
+  })
+
   it('installs no devDependency in the runtime, not even the `node` package', () => {
     const modules = path.join(runDir, 'node_modules')
     for (const dev of ['node', 'typescript', 'vitest', '@biomejs/biome', 'tsx', 'pino-pretty']) {

@@ -316,14 +316,22 @@ test('a consumer its Kafka client gives up on is restarted, counted, then report
 
 test('paused consumers: the API keeps accepting, the lag grows, and it drains on resume', async () => {
   const api = await track(startTestApp({ ROLE: 'api' }))
-  const consumer = await track(startTestApp({ ROLE: 'consumer', CONSUMER_CONTROL: 'true' }))
+  const token = 'a-test-control-token-0123456789abcdef'
+  const consumer = await track(
+    startTestApp({ ROLE: 'consumer', DEMO_CONTROLS: 'true', DEMO_CONTROL_TOKEN: token }),
+  )
+  const headers = { authorization: `Bearer ${token}` }
   const control = (action: string) =>
-    fetch(`${consumer.url}/consumer/${action}`, { method: 'POST' })
+    fetch(`${consumer.url}/consumer/${action}`, { method: 'POST', headers })
+  expect((await fetch(`${consumer.url}/consumer/pause`, { method: 'POST' })).status).toBe(401)
   await expect
     .poll(
       async () =>
-        ((await (await fetch(`${consumer.url}/consumer`)).json()) as { consumers: number })
-          .consumers,
+        (
+          (await (await fetch(`${consumer.url}/consumer`, { headers })).json()) as {
+            consumers: number
+          }
+        ).consumers,
       patience,
     )
     .toBe(1)

@@ -401,6 +401,38 @@ describe.each(adapters)('the $name adapter', ({ name, create }) => {
     expect(after.map((p) => p.committed)).toEqual(before.map((p) => p.end))
   })
 
+  test("offsets tell each partition's retained range; members tell who owns which partitions", async () => {
+    const topic = await newTopic(4)
+    const group = newGroup()
+    await producer.send([
+      {
+        topic,
+        messages: Array.from({ length: 8 }, (_, i) => ({ key: `shop-${i}`, value: `m${i}` })),
+      },
+    ])
+    const offsets = await admin.offsets(topic)
+    expect(offsets.map((p) => [p.partition, p.start])).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 0],
+      [3, 0],
+    ])
+    expect(sum(offsets.map((p) => p.end))).toBe(8)
+
+    expect(await admin.members(group, topic)).toEqual([])
+    await consume(topic, collectInto([]), { group })
+    await consume(topic, collectInto([]), { group })
+    // Both members own partitions once the group settles, every partition exactly once.
+    await expect
+      .poll(async () => {
+        const members = await admin.members(group, topic)
+        return members.length === 2 && members.every((m) => m.partitions.length > 0)
+          ? members.flatMap((m) => m.partitions).sort()
+          : []
+      }, patiently)
+      .toEqual([0, 1, 2, 3])
+  })
+
   test('ensureTopics creates what is missing, at once from two places, and leaves the rest', async () => {
     const topic = `contract-${name}-${randomUUID()}`
     createdTopics.push(topic)

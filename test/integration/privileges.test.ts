@@ -115,6 +115,28 @@ describe('Kafka ACLs', () => {
       /coordinator|authoriz/i,
     )
   })
+
+  test("the API describes the consumers' group (offsets, members) for the live page", async () => {
+    const admin = await kafka(api).admin()
+    closers.push(() => admin.disconnect())
+    await expect(admin.lag(group, purchases)).resolves.toHaveLength(6)
+    await expect(admin.members(group, purchases)).resolves.toBeInstanceOf(Array)
+  })
+
+  test('the API reads dead letters only in a group under its live-page prefix', async () => {
+    const outside = kafkaName(api.KAFKA_NAME_PREFIX, `dead-letter-reader-${randomUUID()}`)
+    expect(reasons(await refusedToConsume(api, outside, deadLetters))).toMatch(
+      /coordinator|authoriz/i,
+    )
+  })
+
+  test('the consumer cannot send consumer commands; the API cannot read purchases under its prefix', async () => {
+    expect(await refused(produce(consumer, testTopic('consumers.control')))).toMatch(/authoriz/i)
+    const ownPrefix = kafkaName(api.KAFKA_NAME_PREFIX, `live-page.dead-letters.${randomUUID()}`)
+    expect(reasons(await refusedToConsume(api, ownPrefix, purchases))).toMatch(
+      /coordinator|authoriz/i,
+    )
+  })
 })
 
 describe('Elasticsearch roles', () => {

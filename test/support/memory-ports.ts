@@ -1,6 +1,19 @@
 /** In-memory ports for handler and runtime tests: the behaviour the real adapters promise. */
 import { UnavailableError } from '../../handlers/errors.ts'
-import type { OutgoingEvent, Ports, PurchaseStore, SummaryQuery } from '../../handlers/ports.ts'
+import type {
+  DeadLetter,
+  Demo,
+  GroupMember,
+  LoadRequest,
+  LoadStatus,
+  OutgoingEvent,
+  PartitionPosition,
+  Ports,
+  PurchaseStore,
+  QueueView,
+  Rebalance,
+  SummaryQuery,
+} from '../../handlers/ports.ts'
 import type { Purchase, ShopSummary } from '../../handlers/purchase.ts'
 import type { TopicName } from '../../handlers/topics.ts'
 
@@ -10,6 +23,34 @@ export interface MemoryPorts extends Ports {
   summaryQueries: SummaryQuery[]
   /** Makes the next calls fail as if the dependency were down. */
   outage: { kafka: boolean; store: boolean }
+  /** What the queue view answers; tests set it. */
+  kafka: {
+    partitions: PartitionPosition[]
+    members: GroupMember[]
+    rebalances: Rebalance[]
+    /** Newest first. */
+    deadLetters: DeadLetter[]
+  }
+  loads: LoadRequest[]
+}
+
+/** The demo port in memory: loads are recorded, never run. */
+function memoryDemo(loads: LoadRequest[]): Demo {
+  let status: LoadStatus = { running: false, ratePerSecond: 0, sent: 0, accepted: 0, endsAt: null }
+  return {
+    startLoad(request) {
+      loads.push(request)
+      status = { ...status, running: true, ratePerSecond: request.ratePerSecond }
+      return status
+    },
+    stopLoad() {
+      status = { ...status, running: false }
+      return status
+    },
+    load: () => status,
+    freshness: () => ({ p50: 1.2, p99: 2.5, samples: 10 }),
+    apiP99: () => 0.004,
+  }
 }
 
 export const emptySummary: ShopSummary = {
@@ -25,6 +66,26 @@ export function memoryPorts(now = new Date('2021-12-30T12:00:00Z')): MemoryPorts
   const purchases = new Map<string, Purchase>()
   const summaryQueries: SummaryQuery[] = []
   const outage = { kafka: false, store: false }
+  const kafka: MemoryPorts['kafka'] = {
+    partitions: [],
+    members: [],
+    rebalances: [],
+    deadLetters: [],
+  }
+  const loads: LoadRequest[] = []
+  const fromKafka =
+    <A extends unknown[], T>(read: (...args: A) => T) =>
+    async (...args: A) => {
+      if (outage.kafka) throw new UnavailableError('kafka', 'Kafka is down')
+      return read(...args)
+    }
+  const queue: QueueView = {
+    partitions: fromKafka(() => kafka.partitions),
+    members: fromKafka(() => kafka.members),
+    rebalances: async () => kafka.rebalances,
+    deadLetterCount: fromKafka(() => kafka.deadLetters.length),
+    latestDeadLetters: fromKafka((limit: number) => kafka.deadLetters.slice(0, limit)),
+  }
   const storeDown = () => {
     if (outage.store) throw new UnavailableError('store', 'store is down')
   }
@@ -63,12 +124,26 @@ export function memoryPorts(now = new Date('2021-12-30T12:00:00Z')): MemoryPorts
       summaryQueries.push(query)
       return emptySummary
     },
+    async countPurchases() {
+      storeDown()
+      return purchases.size
+    },
+    async latestPurchases(limit) {
+      storeDown()
+      return [...purchases.values()]
+        .sort((a, b) => b.received_at.localeCompare(a.received_at))
+        .slice(0, limit)
+    },
   }
   return {
     published,
     purchases,
     summaryQueries,
     outage,
+    kafka,
+    loads,
+    queue,
+    demo: memoryDemo(loads),
     publish: async (topic, event) => {
       if (outage.kafka) throw new UnavailableError('kafka', 'Kafka is down')
       published.push({ topic, event })

@@ -16,7 +16,12 @@ export function recordingLogger(): { logger: AppLogger; lines: Record<string, un
 
 /** The real HTTP runtime on in-memory ports: requests go through `app.request`, no server. */
 export async function memoryApp(
-  options: { ports?: MemoryPorts; readiness?: ReadinessChecks } = {},
+  options: {
+    ports?: MemoryPorts
+    readiness?: ReadinessChecks
+    livePage?: boolean
+    controlToken?: string
+  } = {},
 ) {
   const ports = options.ports ?? memoryPorts()
   const app = createHttpApp({
@@ -26,6 +31,8 @@ export async function memoryApp(
     metrics: createMetrics(),
     logger: silentLogger,
     maxBodyBytes: 16 * 1024,
+    livePage: options.livePage ?? true,
+    ...(options.controlToken && { controlToken: options.controlToken }),
     retryAfterSeconds: 2,
     version: 'test',
   })

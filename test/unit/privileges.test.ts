@@ -1,5 +1,4 @@
 import { describe, expect, test } from 'vitest'
-import { topics } from '../../handlers/topics.ts'
 import { loadSubscribers } from '../../runtime/load-handlers.ts'
 import {
   elasticsearchRoles,
@@ -16,42 +15,30 @@ const sortAcls = <T extends { principal: string; resourceType: string; name: str
   )
 
 describe('chart/files/privileges.yaml', () => {
-  test('grants the consumer exactly what the subscribers declare, and the API the topics it publishes', async () => {
+  test('grants the consumer what the subscribers declare and the commands it follows, the API what it publishes and the live page reads', async () => {
     const subscribers = await loadSubscribers()
-    const deadLetters = new Set(subscribers.flatMap((s) => (s.deadLetter ? [s.deadLetter] : [])))
+    const acl = (
+      principal: 'api' | 'consumer',
+      resourceType: 'topic' | 'group',
+      name: string,
+      operations: string[],
+      patternType: 'literal' | 'prefix' = 'literal',
+    ) => ({ principal: `User:${principal}`, resourceType, name, operations, patternType })
+    const watched = subscribers.find((s) => s.topic === 'purchases')
     const expected = [
-      ...Object.keys(topics)
-        .filter((name) => !deadLetters.has(name as keyof typeof topics))
-        .map((name) => ({
-          principal: 'User:api',
-          resourceType: 'topic' as const,
-          name,
-          operations: ['Describe', 'Write'],
-        })),
       ...subscribers.flatMap((s) => [
-        {
-          principal: 'User:consumer',
-          resourceType: 'topic' as const,
-          name: s.topic,
-          operations: ['Describe', 'Read'],
-        },
-        {
-          principal: 'User:consumer',
-          resourceType: 'group' as const,
-          name: s.group,
-          operations: ['Describe', 'Read'],
-        },
-        ...(s.deadLetter
-          ? [
-              {
-                principal: 'User:consumer',
-                resourceType: 'topic' as const,
-                name: s.deadLetter,
-                operations: ['Describe', 'Write'],
-              },
-            ]
-          : []),
+        acl('consumer', 'topic', s.topic, ['Describe', 'Read']),
+        acl('consumer', 'group', s.group, ['Describe', 'Read']),
+        ...(s.deadLetter ? [acl('consumer', 'topic', s.deadLetter, ['Describe', 'Write'])] : []),
       ]),
+      acl('consumer', 'topic', 'consumers.control', ['Describe', 'Read']),
+      acl('consumer', 'group', 'consumers.control.', ['Read'], 'prefix'),
+      acl('api', 'topic', 'purchases', ['Describe', 'Write']),
+      acl('api', 'topic', 'consumers.control', ['Describe', 'Write']),
+      // The live page: read-only on the group and the dead letters.
+      acl('api', 'group', watched?.group ?? '', ['Describe']),
+      acl('api', 'topic', watched?.deadLetter ?? '', ['Describe', 'Read']),
+      acl('api', 'group', 'live-page.dead-letters.', ['Read'], 'prefix'),
     ]
     expect(sortAcls(kafkaAcls(await readPrivileges(), users))).toEqual(sortAcls(expected))
   })

@@ -3,7 +3,7 @@ import { topics } from '../../handlers/topics.ts'
 import { topicSpecs } from '../../runtime/kafka/topics.ts'
 import { loadSubscribers } from '../../runtime/load-handlers.ts'
 
-test('the declared topics: purchases and its dead letters (1 MiB batches), replicated, min ISR 2', () => {
+test('the declared topics: purchases, its dead letters (1 MiB batches) and the consumer commands, replicated, min ISR 2', () => {
   expect(topics).toEqual({
     purchases: {
       partitions: 6,
@@ -18,6 +18,11 @@ test('the declared topics: purchases and its dead letters (1 MiB batches), repli
         'retention.ms': 28 * 24 * 3600 * 1000,
         'max.message.bytes': 1024 * 1024,
       },
+    },
+    'consumers.control': {
+      partitions: 1,
+      replicationFactor: 3,
+      config: { 'min.insync.replicas': 2, 'retention.ms': 3600 * 1000 },
     },
   })
 })
@@ -39,6 +44,12 @@ test('topic specs: prefixed names, declared partitions, config as Kafka strings'
         'retention.ms': '2419200000',
         'max.message.bytes': '1048576',
       },
+    },
+    {
+      name: 'run-1.consumers.control',
+      partitions: 1,
+      replicationFactor: 3,
+      config: { 'min.insync.replicas': '2', 'retention.ms': '3600000' },
     },
   ])
 })

@@ -1,0 +1,19 @@
+import { defineRoute } from '../define.ts'
+import { LoadStatus } from '../live.ts'
+
+export default defineRoute({
+  method: 'delete',
+  path: '/live/load',
+  summary: 'Stop the built-in load generator',
+  tags: ['live page'],
+  access: 'demo',
+  request: {},
+  responses: {
+    200: {
+      description: 'Stopped (the purchases in flight are still answered).',
+      schema: LoadStatus,
+    },
+    401: { description: 'No valid control token.' },
+  },
+  handler: async (_input, { demo }) => ({ status: 200, body: demo.stopLoad() }),
+})

@@ -1,0 +1,34 @@
+import { z } from 'zod'
+import { defineRoute } from '../define.ts'
+import { LoadStatus } from '../live.ts'
+
+export default defineRoute({
+  method: 'post',
+  path: '/live/load',
+  summary: 'Start the built-in load generator',
+  description:
+    'Realistic purchases (many shops, flavours and prices) posted to this API at a fixed rate ' +
+    'for a bounded time, open loop. A running load is replaced.',
+  tags: ['live page'],
+  access: 'demo',
+  request: {
+    body: z
+      .object({
+        rate_per_second: z.int().min(1).max(2_000),
+        duration_seconds: z.int().min(1).max(600),
+      })
+      .strict(),
+  },
+  responses: {
+    202: { description: 'Started.', schema: LoadStatus },
+    401: { description: 'No valid control token.' },
+    422: { description: 'Rate or duration out of bounds.' },
+  },
+  handler: async ({ body }, { demo }) => ({
+    status: 202,
+    body: demo.startLoad({
+      ratePerSecond: body.rate_per_second,
+      durationSeconds: body.duration_seconds,
+    }),
+  }),
+})

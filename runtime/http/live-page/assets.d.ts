@@ -1,0 +1,2 @@
+// Stylesheets the page imports: esbuild bundles them into the page's CSS file.
+declare module '*.css' {}

@@ -1,0 +1,145 @@
+/**
+ * The QueueView port on Kafka: the indexer group's offsets and members, its rebalances, and the
+ * dead letters, for the live page. Rebalances and the age of the oldest waiting event are
+ * inferred from what each reading saw (the page reads about once a second), kept in memory.
+ */
+import type { DeadLetter, GroupMember, QueueView, Rebalance } from '../../handlers/ports.ts'
+import type { Admin, IncomingMessage, KafkaClient } from '../kafka/client.ts'
+import { followTopic } from '../kafka/follower.ts'
+import { kafkaName } from '../kafka/topics.ts'
+import type { AppLogger } from '../logger.ts'
+
+export interface QueueViewOptions {
+  namePrefix: string
+  /** The subscriber the page watches: its topic, group and dead-letter topic (declared names). */
+  topic: string
+  group: string
+  deadLetter: string
+}
+
+const historyMs = 15 * 60_000
+const keptDeadLetters = 100
+const keptRebalances = 20
+/** The header a redrive sets; a dead letter keeps its message's headers. */
+export const replayCountHeader = 'replay-count'
+
+export function toDeadLetter(message: IncomingMessage): DeadLetter {
+  const header = (name: string) => message.headers[`dead-letter.${name}`] ?? ''
+  return {
+    offset: String(message.offset),
+    key: message.key?.toString() ?? null,
+    value: message.value?.toString() ?? '',
+    reason: header('reason'),
+    failedAt: header('failed-at'),
+    origin: {
+      topic: header('origin.topic'),
+      partition: Number(header('origin.partition')),
+      offset: header('origin.offset'),
+    },
+    replays: Number(message.headers[replayCountHeader] ?? 0),
+  }
+}
+
+export function createQueueView(
+  kafka: KafkaClient,
+  admin: () => Promise<Admin>,
+  options: QueueViewOptions,
+  logger: AppLogger,
+): QueueView & { stop(): Promise<void> } {
+  const topic = kafkaName(options.namePrefix, options.topic)
+  const group = kafkaName(options.namePrefix, options.group)
+  const deadLetterTopic = kafkaName(options.namePrefix, options.deadLetter)
+  const endsSeen: { at: number; ends: number[] }[] = []
+  const rebalances: Rebalance[] = []
+  let lastOwnership: string | undefined
+  let unownedSince: number | undefined
+  const deadLetters: DeadLetter[] = []
+  // Started on the first look at the dead letters, so an API nobody watches reads none.
+  let follower: { stop(): Promise<void> } | undefined
+  const followDeadLetters = () => {
+    follower ??= followTopic(
+      kafka,
+      {
+        topic: deadLetterTopic,
+        groupPrefix: kafkaName(options.namePrefix, 'live-page.dead-letters.'),
+      },
+      (message) => {
+        deadLetters.unshift(toDeadLetter(message))
+        deadLetters.length = Math.min(deadLetters.length, keptDeadLetters)
+      },
+      logger,
+    )
+  }
+
+  /** When the event at `committed` arrived: at or before the first reading whose end passed it. */
+  const arrivedBy = (partition: number, committed: number): number | undefined =>
+    endsSeen.find(({ ends }) => (ends[partition] ?? 0) > committed)?.at
+
+  return {
+    async partitions() {
+      const lag = await (await admin()).lag(group, topic)
+      const now = Date.now()
+      endsSeen.push({ at: now, ends: lag.map((p) => p.end) })
+      while ((endsSeen[0]?.at ?? now) < now - historyMs) endsSeen.shift()
+      return lag.map(({ partition, end, committed }) => {
+        const since = end > committed ? arrivedBy(partition, committed) : undefined
+        return {
+          partition,
+          end,
+          committed,
+          oldestWaitingSince:
+            end > committed ? new Date(since ?? endsSeen[0]?.at ?? now).toISOString() : null,
+        }
+      })
+    },
+
+    async members() {
+      const client = await admin()
+      const [members, offsets] = await Promise.all([
+        client.members(group, topic),
+        client.offsets(topic),
+      ])
+      const result: GroupMember[] = members
+        .map(({ id, clientId, host, partitions }) => ({ id, clientId, host, partitions }))
+        .sort((a, b) => a.id.localeCompare(b.id))
+      const now = Date.now()
+      const owned = new Set(result.flatMap((member) => member.partitions))
+      const complete = result.length > 0 && offsets.every((p) => owned.has(p.partition))
+      if (!complete) unownedSince ??= now
+      const ownership = JSON.stringify(result.map((m) => [m.id, m.partitions]))
+      if (complete && ownership !== lastOwnership) {
+        // The first reading is the starting point, not a change.
+        if (lastOwnership !== undefined) {
+          rebalances.push({
+            at: new Date(now).toISOString(),
+            members: result.length,
+            unownedMs: unownedSince === undefined ? 0 : now - unownedSince,
+          })
+          rebalances.splice(0, Math.max(0, rebalances.length - keptRebalances))
+        }
+        lastOwnership = ownership
+      }
+      if (complete) unownedSince = undefined
+      return result
+    },
+
+    async rebalances() {
+      return [...rebalances]
+    },
+
+    async deadLetterCount() {
+      followDeadLetters()
+      const offsets = await (await admin()).offsets(deadLetterTopic)
+      return offsets.reduce((sum, p) => sum + p.end - p.start, 0)
+    },
+
+    async latestDeadLetters(limit) {
+      followDeadLetters()
+      return deadLetters.slice(0, limit)
+    },
+
+    async stop() {
+      await follower?.stop()
+    },
+  }
+}

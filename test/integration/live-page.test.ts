@@ -1,0 +1,142 @@
+/**
+ * The live page in a real browser (Debian's Chromium through playwright-core) against the real
+ * stack: an API and a consumer with the chart's privileges, the page's controls behind a token.
+ * Each state is kept as a screenshot in test/artifacts/live-page/ (git-ignored), and what the
+ * page showed (peak lag, time to drain, rebalance, freshness) in summary.json beside them.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { isolatedPrefix, startTestApp, type TestApp } from '../support/app.ts'
+import { launchChromium } from '../support/chromium.ts'
+
+const artifacts = join(import.meta.dirname, '..', 'artifacts', 'live-page')
+const token = 'browser-test-control-token-0123456789'
+// Kafka and Elasticsearch on a shared two-core machine: give each state its time.
+const slow = { timeout: 90_000, intervals: [250] }
+
+let api: TestApp
+let consumer: TestApp
+let browser: Browser
+let page: Page
+const consoleErrors: string[] = []
+const shown: Record<string, unknown> = {}
+
+const number = async (testId: string) =>
+  Number(((await page.getByTestId(testId).textContent()) ?? '').replace(/[^\d.]/g, '') || 'NaN')
+const lag = () => number('total-lag')
+const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`) })
+const click = (action: string) => page.locator(`button[data-action="${action}"]`).click()
+const members = () =>
+  page
+    .locator('#members li[data-member]')
+    .evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.partitions ?? ''))
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true })
+  const built = spawnSync(process.execPath, ['runtime/http/live-page/build.ts'], {
+    stdio: 'inherit',
+  })
+  expect(built.status).toBe(0)
+  const env = {
+    KAFKA_NAME_PREFIX: isolatedPrefix(),
+    DEMO_CONTROLS: 'true',
+    DEMO_CONTROL_TOKEN: token,
+    CANARY_INTERVAL_MS: '1000',
+  }
+  ;[api, consumer] = await Promise.all([
+    startTestApp({ ...env, ROLE: 'api' }),
+    startTestApp({ ...env, ROLE: 'consumer' }),
+  ])
+  browser = await launchChromium()
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text())
+  })
+  page.on('pageerror', (error) => consoleErrors.push(String(error)))
+}, 180_000)
+
+afterAll(async () => {
+  writeFileSync(join(artifacts, 'summary.json'), `${JSON.stringify(shown, null, 2)}\n`)
+  process.stderr.write(`live page showed: ${JSON.stringify(shown)}\n`)
+  await browser?.close()
+  await Promise.all([api?.stop(), consumer?.stop()])
+})
+
+describe('the live page, in a browser, on the real stack', () => {
+  test('loads from the API with its assets and stream, and no console errors', async () => {
+    await page.goto(`${api.url}/#token=${token}`)
+    await expect
+      .poll(() => page.locator('body').getAttribute('data-snapshots'), slow)
+      .toMatch(/^[2-9]|\d\d/)
+    await expect.poll(() => page.getByTestId('documents').textContent(), slow).toMatch(/\d/)
+    await expect.poll(() => members(), slow).toHaveLength(1)
+    expect(consoleErrors).toEqual([])
+    await shot('1-loaded')
+  })
+
+  test('starting the load raises accepted and stored rates', async () => {
+    await page.fill('#load-rate', '150')
+    await page.fill('#load-duration', '120')
+    await click('load-start')
+    await expect.poll(() => number('accepted-rate'), slow).toBeGreaterThan(50)
+    await expect.poll(() => number('stored-rate'), slow).toBeGreaterThan(50)
+    await shot('2-load')
+  })
+
+  test('pausing the consumers raises the lag; resuming drains it to zero', async () => {
+    await click('consumers-pause')
+    await expect.poll(lag, slow).toBeGreaterThan(500)
+    await expect.poll(() => page.getByTestId('lag-trend').textContent(), slow).toContain('growing')
+    await shot('3-paused')
+    await click('load-stop')
+    const peak = await lag()
+    shown.peakLag = peak
+    const resumed = performance.now()
+    await click('consumers-resume')
+    await expect.poll(lag, slow).toBe(0)
+    shown.secondsToDrain = Number(((performance.now() - resumed) / 1000).toFixed(1))
+    await expect.poll(() => page.getByTestId('drain-time').textContent(), slow).toBe('drained')
+    await shot('4-drained')
+  })
+
+  test('adding a consumer moves partitions to it, and the rebalance shows', async () => {
+    const before = Number(await page.locator('#rebalances').getAttribute('data-count'))
+    await click('consumers-add')
+    await expect
+      .poll(async () => {
+        const owned = await members()
+        return owned.length === 2 && owned.every((partitions) => partitions !== '')
+      }, slow)
+      .toBe(true)
+    await expect
+      .poll(async () => Number(await page.locator('#rebalances').getAttribute('data-count')), slow)
+      .toBeGreaterThan(before)
+    shown.partitionsAfterAdd = await members()
+    shown.rebalance = await page.locator('#rebalances li').first().textContent()
+    await shot('5-added-a-member')
+  })
+
+  test('a poison message raises the dead-letter count; redrive puts it back', async () => {
+    await expect.poll(() => number('dead-letter-count'), slow).not.toBeNaN()
+    const before = await number('dead-letter-count')
+    await click('poison')
+    await expect.poll(() => number('dead-letter-count'), slow).toBe(before + 1)
+    const newest = page.locator('#dead-letters tr').first()
+    await expect.poll(() => newest.textContent(), slow).toContain('purchases')
+    await expect.poll(() => newest.locator('td').nth(3).textContent(), slow).toBe('0')
+    await shot('6-poison')
+    await newest.locator('button[data-redrive]').click()
+    // Back in the topic, it fails again: one more dead letter, its replay count one higher.
+    await expect.poll(() => number('dead-letter-count'), slow).toBe(before + 2)
+    await expect
+      .poll(() => page.locator('#dead-letters tr').first().locator('td').nth(3).textContent(), slow)
+      .toBe('1')
+    shown.freshness = await page.getByTestId('freshness').textContent()
+    shown.freshnessSamples = await page.getByTestId('freshness-samples').textContent()
+    await shot('7-redriven')
+    expect(consoleErrors).toEqual([])
+  })
+})
