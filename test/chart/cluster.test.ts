@@ -177,6 +177,39 @@ describe('helm install on a real API server', () => {
     ).toBe(password)
   })
 
+  it("keeps the demo controls' token across an upgrade, and the pods' checksum of it", async () => {
+    const ns = 'set-monitoring'
+    const secretPath = `/api/v1/namespaces/${ns}/secrets/icecream-demo-control`
+    const token = async () =>
+      Buffer.from(
+        ((await get(secretPath)) as unknown as { data: { token: string } }).data.token,
+        'base64',
+      ).toString()
+    const checksum = async () =>
+      (
+        (await get(`/apis/apps/v1/namespaces/${ns}/deployments/icecream-api`)) as unknown as {
+          spec: { template: { metadata: { annotations: Record<string, string> } } }
+        }
+      ).spec.template.metadata.annotations['checksum/demo-control-token']
+    const before = { token: await token(), checksum: await checksum() }
+    expect(before.token).toMatch(/^[A-Za-z0-9]{32,}$/)
+    const r = helm(
+      [
+        'upgrade',
+        'icecream',
+        env().chart,
+        '--namespace',
+        ns,
+        '--reset-then-reuse-values',
+        '--set',
+        'livePage.canaryIntervalMs=1000',
+      ],
+      true,
+    )
+    expect(r.status, r.stderr).toBe(0)
+    expect({ token: await token(), checksum: await checksum() }).toEqual(before)
+  })
+
   it("upgrades with the README's command: the install's image and pull secret stay, the change applies", async () => {
     const ns = 'upgrade-keeps-values'
     await restrictedNamespace(ns)
