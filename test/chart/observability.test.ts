@@ -193,8 +193,9 @@ describe('PrometheusRule', () => {
     const tuned = rulesOf(
       render([
         ...valueArgs('monitoring'),
-        '--set',
-        'monitoring.alerts.lagThreshold=250,monitoring.alerts.lagGrowingFor=3m,monitoring.alerts.freshnessSeconds=12.5,monitoring.alerts.apiErrorRatio=0.2',
+        // --set reads 12.5 as a string; --set-json keeps numbers numbers.
+        '--set-json',
+        'monitoring.alerts={"enabled":true,"lagThreshold":250,"lagGrowingFor":"3m","freshnessSeconds":12.5,"apiErrorRatio":0.2}',
       ]).own,
     )
     const rule = (name: string) => tuned.find((r) => r.alert === name) as Rule
