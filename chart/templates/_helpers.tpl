@@ -163,10 +163,14 @@ its hash leaves the Secret: the pods' checksum annotation. Input: the root conte
 {{- end }}
 
 {{/*
-icecream.livePageEnv: the live page's variables that are secrets, for the API and the consumers
-(both obey the controls); the others are in the ConfigMap. Input: the root context.
+icecream.livePageEnv: the demo controls' switch and token, for the API and the consumers (both
+obey the controls) and no other pod: the helm test pods also read the ConfigMap, and a switch
+there without its token could stop them. The page's other variables are in the ConfigMap.
+Input: the root context.
 */}}
 {{- define "icecream.livePageEnv" -}}
+- name: DEMO_CONTROLS
+  value: {{ .Values.demoControls.enabled | toString | quote }}
 {{- if .Values.demoControls.enabled }}
 - name: DEMO_CONTROL_TOKEN
   valueFrom:

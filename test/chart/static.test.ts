@@ -224,13 +224,12 @@ describe('rendered defaults', () => {
     expect(find(all, 'ConfigMap', 'icecream-config').data).toMatchObject({
       LIVE_PAGE: 'true',
       CANARY_INTERVAL_MS: '5000',
-      DEMO_CONTROLS: 'false',
     })
     for (const role of ['api', 'consumer']) {
       const pod = find(all, 'Deployment', `icecream-${role}`).spec.template
-      expect(pod.spec.containers[0].env.map((e: { name: string }) => e.name)).not.toContain(
-        'DEMO_CONTROL_TOKEN',
-      )
+      const env = pod.spec.containers[0].env as { name: string; value?: string }[]
+      expect(env.find((e) => e.name === 'DEMO_CONTROLS')?.value, role).toBe('false')
+      expect(env.map((e) => e.name)).not.toContain('DEMO_CONTROL_TOKEN')
       expect(pod.metadata.annotations['checksum/demo-control-token']).toBeUndefined()
     }
     expect(all.some((d) => d.metadata.name === 'icecream-demo-control')).toBe(false)
@@ -248,11 +247,15 @@ describe('rendered defaults', () => {
     const token = secret.stringData.token as string
     expect(token).toMatch(/^[A-Za-z0-9]{32,}$/)
     const config = find(all, 'ConfigMap', 'icecream-config').data
-    expect(config.DEMO_CONTROLS).toBe('true')
     expect(JSON.stringify(config)).not.toContain(token)
+    // The helm test pods read the ConfigMap but get neither the switch nor the token.
+    for (const pod of all.filter((d) => d.metadata.annotations?.['helm.sh/hook'] === 'test')) {
+      expect(JSON.stringify(pod)).not.toContain('DEMO_CONTROL')
+    }
     for (const role of ['api', 'consumer']) {
       const pod = find(all, 'Deployment', `icecream-${role}`).spec.template
       const env = pod.spec.containers[0].env as { name: string; value?: string }[]
+      expect(env.find((e) => e.name === 'DEMO_CONTROLS')?.value, role).toBe('true')
       expect(
         env.find((e) => e.name === 'DEMO_CONTROL_TOKEN'),
         role,
