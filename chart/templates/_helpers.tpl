@@ -163,12 +163,12 @@ its hash leaves the Secret: the pods' checksum annotation. Input: the root conte
 {{- end }}
 
 {{/*
-icecream.livePageEnv: the demo controls' switch and token, for the API and the consumers (both
+icecream.demoControlsEnv: the demo controls' switch and token, for the API and the consumers (both
 obey the controls) and no other pod: the helm test pods also read the ConfigMap, and a switch
 there without its token could stop them. The page's other variables are in the ConfigMap.
 Input: the root context.
 */}}
-{{- define "icecream.livePageEnv" -}}
+{{- define "icecream.demoControlsEnv" -}}
 - name: DEMO_CONTROLS
   value: {{ .Values.demoControls.enabled | toString | quote }}
 {{- if .Values.demoControls.enabled }}
