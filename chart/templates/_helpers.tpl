@@ -117,19 +117,67 @@ icecream.privileges: chart/files/privileges.yaml, the one definition of what eac
 {{- .Files.Get "files/privileges.yaml" }}
 {{- end }}
 {{/*
-icecream.esPassword: an identity's Elasticsearch password: the live Secret's (so it survives
-upgrades), else a new random one. `helm template` has no cluster to look into and renders a new
-one each time. Generated once per render and remembered in the render's root context, so that the
-Secret and the pods' checksum annotation see the same password.
+icecream.keptRandom: a generated secret value that survives upgrades: the live Secret's (read with
+`lookup`), else a new random one of `length` characters. `helm template` has no cluster to look
+into and renders a new one each time. Generated once per render and remembered in the render's
+root context, so that the Secret and the pods' checksum annotation see the same value.
+Input: dict "root" (the root context) "secret" (the Secret's name) "key" (its data key) "length".
+*/}}
+{{- define "icecream.keptRandom" -}}
+{{- $memo := printf "icecreamKept-%s-%s" .secret .key }}
+{{- if not (hasKey .root $memo) }}
+{{- $live := lookup "v1" "Secret" .root.Release.Namespace .secret }}
+{{- $_ := set .root $memo (dig "data" .key "" $live | b64dec | default (randAlphaNum .length)) }}
+{{- end }}
+{{- get .root $memo }}
+{{- end }}
+
+{{/*
+icecream.esPassword: an identity's Elasticsearch password, generated once (icecream.keptRandom).
 Input: dict "root" (the root context) "identity" (api, consumer, setup).
 */}}
 {{- define "icecream.esPassword" -}}
-{{- $key := printf "icecreamEsPassword-%s" .identity }}
-{{- if not (hasKey .root $key) }}
-{{- $live := lookup "v1" "Secret" .root.Release.Namespace (include "icecream.esUserSecret" .) }}
-{{- $_ := set .root $key (dig "data" "password" "" $live | b64dec | default (randAlphaNum 32)) }}
+{{- include "icecream.keptRandom" (dict "root" .root "secret" (include "icecream.esUserSecret" .) "key" "password" "length" 32) }}
 {{- end }}
-{{- get .root $key }}
+
+{{/*
+icecream.demoControlSecret: the Secret holding the demo controls' token (key `token`):
+demoControls.existingSecret, else the one the chart generates. Input: the root context.
+*/}}
+{{- define "icecream.demoControlSecret" -}}
+{{- default (printf "%s-demo-control" (include "icecream.fullname" .)) .Values.demoControls.existingSecret }}
+{{- end }}
+
+{{/*
+icecream.demoControlToken: the token as the cluster has it (an existing Secret's is read with
+`lookup`; "" where there is none yet), else a new one of 48 characters kept across upgrades. Only
+its hash leaves the Secret: the pods' checksum annotation. Input: the root context.
+*/}}
+{{- define "icecream.demoControlToken" -}}
+{{- $secret := include "icecream.demoControlSecret" . }}
+{{- if .Values.demoControls.existingSecret }}
+{{- dig "data" "token" "" (lookup "v1" "Secret" .Release.Namespace $secret) | b64dec }}
+{{- else }}
+{{- include "icecream.keptRandom" (dict "root" . "secret" $secret "key" "token" "length" 48) }}
+{{- end }}
+{{- end }}
+
+{{/*
+icecream.demoControlsEnv: the demo controls' switch and token, for the API and the consumers (both
+obey the controls) and no other pod: the helm test pods also read the ConfigMap, and a switch
+there without its token could stop them. The page's other variables are in the ConfigMap.
+Input: the root context.
+*/}}
+{{- define "icecream.demoControlsEnv" -}}
+- name: DEMO_CONTROLS
+  value: {{ .Values.demoControls.enabled | toString | quote }}
+{{- if .Values.demoControls.enabled }}
+- name: DEMO_CONTROL_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "icecream.demoControlSecret" . }}
+      key: token
+{{- end }}
 {{- end }}
 
 {{- /* The KafkaNodePool: Strimzi names its pods "<cluster>-<pool>-<id>". */}}
@@ -385,6 +433,9 @@ message naming the values to change. Input: the root context.
 {{- end }}
 {{- if and .Values.monitoring.prometheusOperator.enabled (not (and (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/PodMonitor"))) }}
 {{- fail "monitoring.prometheusOperator.enabled is true but this cluster does not serve monitoring.coreos.com/v1 (ServiceMonitor, PodMonitor): install the Prometheus Operator first, or set monitoring.prometheusOperator.enabled=false" }}
+{{- end }}
+{{- if and .Values.monitoring.alerts.enabled (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/PrometheusRule")) }}
+{{- fail "monitoring.alerts.enabled is true but this cluster does not serve monitoring.coreos.com/v1 (PrometheusRule): install the Prometheus Operator first, or set monitoring.alerts.enabled=false" }}
 {{- end }}
 {{- end }}
 

@@ -31,7 +31,11 @@ export const valueSets: Record<string, { file?: string; apiVersions: string[] }>
   tls: { file: 'ci/tls-values.yaml', apiVersions: [] },
   monitoring: {
     file: 'ci/monitoring-values.yaml',
-    apiVersions: ['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PodMonitor'],
+    apiVersions: [
+      'monitoring.coreos.com/v1/ServiceMonitor',
+      'monitoring.coreos.com/v1/PodMonitor',
+      'monitoring.coreos.com/v1/PrometheusRule',
+    ],
   },
   'second-release': { file: 'ci/second-release-values.yaml', apiVersions: [] },
 }

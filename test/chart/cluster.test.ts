@@ -115,6 +115,21 @@ const get = async (urlPath: string) => {
   return r.body as unknown as Resource
 }
 
+/** A key of a Secret, decoded. */
+const secretValue = async (ns: string, name: string, key: string) =>
+  Buffer.from(
+    (
+      (await get(`/api/v1/namespaces/${ns}/secrets/${name}`)) as unknown as {
+        data: Record<string, string>
+      }
+    ).data[key] ?? '',
+    'base64',
+  ).toString()
+
+/** helm upgrade of release icecream in a namespace with the prepared chart. */
+const upgrade = (ns: string, args: string[]) =>
+  helm(['upgrade', 'icecream', env().chart, '--namespace', ns, ...args], true)
+
 beforeAll(() => {
   // Cluster add-ons installed once per cluster, outside this chart: only their CRDs matter here.
   const r = helm(
@@ -147,34 +162,39 @@ describe('helm install on a real API server', () => {
   it('upgrades in place: the Elasticsearch keeps its uid, the app user its password', async () => {
     const ns = first
     const before = await get(esPath(ns))
-    const secretPath = `/api/v1/namespaces/${ns}/secrets/icecream-es-consumer-user`
-    const password = ((await get(secretPath)) as unknown as { data: { password: string } }).data
-      .password
-    const r = helm(
-      [
-        'upgrade',
-        'icecream',
-        env().chart,
-        '--namespace',
-        ns,
-        '--set',
-        'elasticsearch.nodes=5',
-        '--set',
-        'kafka.topics.purchases.partitions=12',
-        '--set',
-        'api.autoscaling.maxReplicas=20',
-      ],
-      true,
-    )
+    const password = () => secretValue(ns, 'icecream-es-consumer-user', 'password')
+    const passwordBefore = await password()
+    const r = upgrade(ns, [
+      '--set',
+      'elasticsearch.nodes=5',
+      '--set',
+      'kafka.topics.purchases.partitions=12',
+      '--set',
+      'api.autoscaling.maxReplicas=20',
+    ])
     expect(r.status, r.stderr).toBe(0)
     const after = await get(esPath(ns))
     expect(after.metadata.uid).toBe(before.metadata.uid)
     expect((after.spec.nodeSets as { count: number }[])[0]?.count).toBe(5)
     const topic = await get(kafkaPath(ns, 'kafkatopics', 'icecream-purchases'))
     expect(topic.spec.partitions).toBe(12)
-    expect(
-      ((await get(secretPath)) as unknown as { data: { password: string } }).data.password,
-    ).toBe(password)
+    expect(await password()).toBe(passwordBefore)
+  })
+
+  it("keeps the demo controls' token across an upgrade, and the pods' checksum of it", async () => {
+    const ns = 'set-monitoring'
+    const token = () => secretValue(ns, 'icecream-demo-control', 'token')
+    const checksum = async () =>
+      (
+        (await get(`/apis/apps/v1/namespaces/${ns}/deployments/icecream-api`)) as unknown as {
+          spec: { template: { metadata: { annotations: Record<string, string> } } }
+        }
+      ).spec.template.metadata.annotations['checksum/demo-control-token']
+    const before = { token: await token(), checksum: await checksum() }
+    expect(before.token).toMatch(/^[A-Za-z0-9]{32,}$/)
+    const r = upgrade(ns, ['--reset-then-reuse-values', '--set', 'livePage.canaryIntervalMs=1000'])
+    expect(r.status, r.stderr).toBe(0)
+    expect({ token: await token(), checksum: await checksum() }).toEqual(before)
   })
 
   it("upgrades with the README's command: the install's image and pull secret stay, the change applies", async () => {
@@ -285,19 +305,11 @@ describe('more than one release', () => {
     "lets the second release's namespace be watched by the first release's Strimzi, and its Elasticsearch be reached by the first release's ECK",
     async () => {
       const ns = 'set-second-release'
-      const r = helm(
-        [
-          'upgrade',
-          'icecream',
-          env().chart,
-          '--namespace',
-          first,
-          '--reset-then-reuse-values',
-          '--set-json',
-          `strimzi-kafka-operator.watchNamespaces=["${ns}"]`,
-        ],
-        true,
-      )
+      const r = upgrade(first, [
+        '--reset-then-reuse-values',
+        '--set-json',
+        `strimzi-kafka-operator.watchNamespaces=["${ns}"]`,
+      ])
       expect(r.status, r.stderr).toBe(0)
       const binding = (await get(
         `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/strimzi-cluster-operator`,
@@ -508,19 +520,11 @@ describe('helm uninstall with the operators in the release', () => {
     async () => {
       const ns = first
       // Data not kept, so that everything goes; the second releases no longer need the operators.
-      const upgraded = helm(
-        [
-          'upgrade',
-          'icecream',
-          env().chart,
-          '--namespace',
-          ns,
-          '--reset-then-reuse-values',
-          '--set',
-          'keepDataOnUninstall=false',
-        ],
-        true,
-      )
+      const upgraded = upgrade(ns, [
+        '--reset-then-reuse-values',
+        '--set',
+        'keepDataOnUninstall=false',
+      ])
       expect(upgraded.status, upgraded.stderr).toBe(0)
       const operator = await topicOperator(ns)
       expect(operator.names).toEqual(['icecream-purchases', 'icecream-purchases-dead-letter'])

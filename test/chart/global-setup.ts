@@ -1,5 +1,5 @@
-// Global setup of the "chart" vitest project: builds (first run) or finds Helm, kubeconform, etcd
-// and kube-apiserver, prepares a copy of the chart with its real dependency charts (stand-ins
+// Global setup of the "chart" vitest project: builds (first run) or finds Helm, kubeconform, promtool,
+// etcd and kube-apiserver, prepares a copy of the chart with its real dependency charts (stand-ins
 // where those are missing, and says so), writes the kubeconform schemas, and starts etcd +
 // kube-apiserver on loopback for the whole run.
 import { createHash } from 'node:crypto'
@@ -31,6 +31,7 @@ import {
 export type ChartEnv = {
   helm: string
   kubeconform: string
+  promtool: string
   checkov: string
   work: string
   chart: string
@@ -67,9 +68,10 @@ function helmOut(helm: string, env: NodeJS.ProcessEnv, args: string[]): string {
 export default async function setup(project: TestProject) {
   sharedDir()
   const toolsStart = Date.now()
-  const [helm, kubeconform, etcd, apiserver, scanners] = await Promise.all([
+  const [helm, kubeconform, promtool, etcd, apiserver, scanners] = await Promise.all([
     ensureTool('helm'),
     ensureTool('kubeconform'),
+    ensureTool('promtool'),
     ensureTool('etcd'),
     ensureTool('kube-apiserver'),
     ensureTool('scanners'), // prints the bin folder of a venv holding checkov
@@ -124,6 +126,7 @@ export default async function setup(project: TestProject) {
   project.provide('chartEnv', {
     helm,
     kubeconform,
+    promtool,
     checkov: path.join(scanners, 'checkov'),
     work,
     chart,

@@ -85,6 +85,26 @@ const rejected: [string, string[], RegExp][] = [
     /networkPolicy\/eckOperatorNamespace.*does not match pattern/,
   ],
   [
+    'a negative canary interval',
+    ['--set', 'livePage.canaryIntervalMs=-1'],
+    /livePage\/canaryIntervalMs.*minimum/,
+  ],
+  [
+    'an alert duration Prometheus cannot read',
+    ['--set', 'monitoring.alerts.lagGrowingFor=10 minutes'],
+    /monitoring\/alerts\/lagGrowingFor.*does not match pattern/,
+  ],
+  [
+    'an API error ratio above 1',
+    ['--set', 'monitoring.alerts.apiErrorRatio=5'],
+    /monitoring\/alerts\/apiErrorRatio.*maximum/,
+  ],
+  [
+    'a token Secret name Kubernetes refuses',
+    ['--set', 'demoControls.existingSecret=My_Token'],
+    /demoControls\/existingSecret.*does not match pattern/,
+  ],
+  [
     'an ECK operator pod without a seccomp profile (Pod Security restricted refuses it)',
     ['--set', 'eck-operator.podSecurityContext.seccompProfile=null'],
     /eck-operator\/podSecurityContext\/seccompProfile': got null, want object/,

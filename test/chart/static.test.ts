@@ -26,6 +26,7 @@ import {
   valueArgs,
   valueSets,
 } from './chart.ts'
+import { livePageMerged, livePageVariables } from './live-page.ts'
 import { repoRoot } from './tools.ts'
 
 const sizes: Record<string, string> = {}
@@ -204,7 +205,10 @@ describe('rendered defaults', () => {
       ...api.env.map((e) => e.name),
       ...consumer.env.map((e) => e.name),
     ]
-    expect(names.filter((name) => !environmentVariables.includes(name))).toEqual([])
+    const known = livePageMerged
+      ? environmentVariables
+      : [...environmentVariables, ...livePageVariables]
+    expect(names.filter((name) => !known.includes(name))).toEqual([])
     const value = (c: typeof api, name: string) => c.env.find((e) => e.name === name)?.value
     expect(value(api, 'PUBLISH_MAX_BATCH')).toBe('500')
     expect(value(api, 'PUBLISH_TIMEOUT_MS')).toBe('5000')
@@ -213,6 +217,67 @@ describe('rendered defaults', () => {
     const tunedConsumer = find(tuned, 'Deployment', 'icecream-consumer').spec.template.spec
       .containers[0]
     expect(value(tunedConsumer, 'CONSUMER_CONCURRENCY')).toBe('6')
+  })
+
+  it('serves the live page with its canary and keeps the demo controls off by default', () => {
+    const all = own()
+    expect(find(all, 'ConfigMap', 'icecream-config').data).toMatchObject({
+      LIVE_PAGE: 'true',
+      CANARY_INTERVAL_MS: '5000',
+    })
+    for (const role of ['api', 'consumer']) {
+      const pod = find(all, 'Deployment', `icecream-${role}`).spec.template
+      const env = pod.spec.containers[0].env as { name: string; value?: string }[]
+      expect(env.find((e) => e.name === 'DEMO_CONTROLS')?.value, role).toBe('false')
+      expect(env.map((e) => e.name)).not.toContain('DEMO_CONTROL_TOKEN')
+      expect(pod.metadata.annotations['checksum/demo-control-token']).toBeUndefined()
+    }
+    expect(all.some((d) => d.metadata.name === 'icecream-demo-control')).toBe(false)
+    const off = find(
+      render(['--set', 'livePage.enabled=false,livePage.canaryIntervalMs=0']).own,
+      'ConfigMap',
+      'icecream-config',
+    ).data
+    expect(off).toMatchObject({ LIVE_PAGE: 'false', CANARY_INTERVAL_MS: '0' })
+  })
+
+  it('gives the API and the consumers the demo controls token from a Secret only, and rolls them when it changes', () => {
+    const all = render(['--set', 'demoControls.enabled=true']).own
+    const secret = find(all, 'Secret', 'icecream-demo-control')
+    const token = secret.stringData.token as string
+    expect(token).toMatch(/^[A-Za-z0-9]{32,}$/)
+    const config = find(all, 'ConfigMap', 'icecream-config').data
+    expect(JSON.stringify(config)).not.toContain(token)
+    // The helm test pods read the ConfigMap but get neither the switch nor the token.
+    for (const pod of all.filter((d) => d.metadata.annotations?.['helm.sh/hook'] === 'test')) {
+      expect(JSON.stringify(pod)).not.toContain('DEMO_CONTROL')
+    }
+    for (const role of ['api', 'consumer']) {
+      const pod = find(all, 'Deployment', `icecream-${role}`).spec.template
+      const env = pod.spec.containers[0].env as { name: string; value?: string }[]
+      expect(env.find((e) => e.name === 'DEMO_CONTROLS')?.value, role).toBe('true')
+      expect(
+        env.find((e) => e.name === 'DEMO_CONTROL_TOKEN'),
+        role,
+      ).toEqual({
+        name: 'DEMO_CONTROL_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'icecream-demo-control', key: 'token' } },
+      })
+      expect(JSON.stringify(pod)).not.toContain(token)
+      expect(pod.metadata.annotations['checksum/demo-control-token'], role).toBe(
+        createHash('sha256').update(token).digest('hex'),
+      )
+    }
+    const existing = render([
+      '--set',
+      'demoControls.enabled=true,demoControls.existingSecret=shop-demo-token',
+    ]).own
+    expect(existing.some((d) => d.metadata.name === 'icecream-demo-control')).toBe(false)
+    expect(
+      find(existing, 'Deployment', 'icecream-consumer').spec.template.spec.containers[0].env.find(
+        (e: { name: string }) => e.name === 'DEMO_CONTROL_TOKEN',
+      ).valueFrom,
+    ).toEqual({ secretKeyRef: { name: 'shop-demo-token', key: 'token' } })
   })
 
   it("references passwords from the operators' Secrets and never inlines them", () => {

@@ -26,7 +26,7 @@ export function sharedDir(): string {
  * pass without it. Several run in parallel (cold, the Go builds overlap their downloads).
  */
 export function ensureTool(
-  name: 'helm' | 'kubeconform' | 'etcd' | 'kube-apiserver' | 'scanners',
+  name: 'helm' | 'kubeconform' | 'promtool' | 'etcd' | 'kube-apiserver' | 'scanners',
 ): Promise<string> {
   const script = path.join(repoRoot, 'scripts/tools', `${name}.sh`)
   return new Promise((resolve, reject) => {
