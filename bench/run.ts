@@ -28,6 +28,7 @@ import type { RunningStack } from '../scripts/local-stack/stack.ts'
 import { measureBuffering } from './buffering.ts'
 import { flameGraph, type LatencyPoint, lagChart, latencyChart, ratiosChart } from './charts.ts'
 import { measureFreshness } from './freshness.ts'
+import { call } from './http-client.ts'
 import {
   bulkCeiling,
   drainConsumer,
@@ -89,7 +90,7 @@ const ports = {
   kafka: portBase + 92,
   elasticsearch: portBase + 200,
   api: portBase + 80,
-  consumer: portBase + 81,
+  consumer: portBase + 90,
 }
 // Each measurement stops at its bound and says so, rather than running on.
 const bounds = {
@@ -161,14 +162,20 @@ async function eachAdapter<T>(
   return results as Record<Adapter, T>
 }
 
-// Name prefixes of their own: each adapter's (a) fills and its (d) drains one topic and group;
-// the API rows publish under another; each adapter's end-to-end run and the buffering run have
-// a topic and group of their own, so no backlog of another stage is in their way.
+type ApiMode = 'batched' | 'unbatched'
+/** One stage for each of the API's modes, batched first. */
+async function eachMode<T>(
+  stage: (mode: ApiMode, index: number) => Promise<T>,
+): Promise<Record<ApiMode, T>> {
+  return { batched: await stage('batched', 0), unbatched: await stage('unbatched', 1) }
+}
+
+// Each adapter's (a) fills and its (d) drains the topic and group under a prefix of its own; its
+// end-to-end run and the buffering run reuse them once (d) has drained them (granting ACLs for a
+// prefix takes Kafka's tool half a minute). The API rows publish under the run's own prefix,
+// which nothing consumes.
 const names = {
   adapterPrefix: (adapter: Adapter) => `${run}-${adapter}.`,
-  apiPrefix: `${run}-api.`,
-  freshnessPrefix: (adapter: Adapter) => `${run}-fresh-${adapter}.`,
-  bufferingPrefix: `${run}-buffer.`,
   javaTopic: `${run}-java`,
   javaLatencyTopic: `${run}-java-latency`,
   bulkIndex: `${run}-bulk`,
@@ -296,72 +303,96 @@ async function throughput(stack: RunningStack, config: Config): Promise<void> {
   }
   let javaFailed: string | undefined
 
+  // Every process of the section starts once, all at the same time (on a busy machine one start
+  // takes tens of seconds); each round loads them in turn. The consumers wait paused until their
+  // (d), and pause again after it.
+  say('starting the bare HTTP server, four API processes and two consumers')
+  const apiModes = {
+    batched: { letter: 'b', env: {} },
+    unbatched: { letter: 'c', env: { PUBLISH_MAX_BATCH: '1', PUBLISH_LINGER_MS: '0' } },
+  } as const
+  const [bare, apis, consumers] = await Promise.all([
+    harness.start({
+      role: 'api',
+      name: 'bare HTTP server',
+      port: ports.api,
+      output: join(logsDir, 'bench-bare-http.log'),
+      entry: 'bench/bare-http.ts',
+    }),
+    eachMode((mode, index) =>
+      Promise.all(
+        adapters.map((adapter, at) =>
+          harness.start({
+            role: 'api',
+            name: `API ${mode} ${adapter}`,
+            port: ports.api + 1 + 2 * index + at,
+            env: { KAFKA_CLIENT: adapter, ...apiModes[mode].env, ...profileEnv() },
+            output: join(logsDir, `bench-api-${apiModes[mode].letter}-${adapter}.log`),
+          }),
+        ),
+      ),
+    ),
+    Promise.all(
+      adapters.map((adapter, at) =>
+        harness.start({
+          role: 'consumer',
+          name: `consumer ${adapter}`,
+          port: ports.consumer + at,
+          env: {
+            KAFKA_CLIENT: adapter,
+            KAFKA_NAME_PREFIX: names.adapterPrefix(adapter),
+            CONSUMER_CONTROL: 'true',
+            ...profileEnv(),
+          },
+          output: join(logsDir, `bench-consumer-${adapter}.log`),
+        }),
+      ),
+    ),
+  ])
+  const processes = [bare, ...apis.batched, ...apis.unbatched, ...consumers]
+  cleanups.push(() => Promise.all(processes.map((app) => app.stop())))
+  const memory = new Map(processes.map((app) => [app, watchMemory(app.pid)]))
+  const control = (consumer: AppProcess, action: 'pause' | 'resume') =>
+    call(`${consumer.url}/consumer/${action}`, 'POST')
+  await Promise.all(consumers.map((consumer) => control(consumer, 'pause')))
+
   for (let round = 1; round <= rounds; round++) {
     const tag = `[round ${round}/${rounds}]`
     // h
     say(
       `${tag} h. the HTTP ceiling: a bare node:http server, ${connections} connections, ${loadSeconds} s`,
     )
-    const http = await withProcess(
-      harness.start({
-        role: 'api',
-        name: 'bare HTTP server',
-        port: ports.api,
-        output: join(logsDir, 'bench-bare-http.log'),
-        entry: 'bench/bare-http.ts',
-      }),
-      async (bare) => {
-        await loadApi(bare.url, connections, 2, apiInputs.next, () => {})
-        return loadApi(bare.url, connections, loadSeconds, apiInputs.next, say)
-      },
-    )
-    series.http.push(http.result.perSecond)
-    say(`${tag} h. ${Math.round(http.result.perSecond)} 2xx/s`)
+    await loadApi(bare.url, connections, 2, apiInputs.next, () => {})
+    const http = await loadApi(bare.url, connections, loadSeconds, apiInputs.next, say)
+    series.http.push(http.perSecond)
+    say(`${tag} h. ${Math.round(http.perSecond)} 2xx/s`)
 
     // b, c
-    for (const [mode, label, env] of [
-      ['batched', 'b', {}],
-      ['unbatched', 'c', { PUBLISH_MAX_BATCH: '1', PUBLISH_LINGER_MS: '0' }],
-    ] as const) {
-      await eachAdapter(async (adapter) => {
+    await eachMode(async (mode, index) => {
+      const { letter } = apiModes[mode]
+      for (const [at, adapter] of adapters.entries()) {
+        const app = apis[mode][at] as AppProcess
         say(
-          `${tag} ${label}. the API with ${adapter} (${mode}), ${connections} connections, ${loadSeconds} s`,
+          `${tag} ${letter}. the API with ${adapter} (${mode}), ${connections} connections, ${loadSeconds} s`,
         )
-        const logFile = join(logsDir, `bench-api-${label}-${adapter}.log`)
-        const { result, peakMiB } = await withProcess(
-          harness.start({
-            role: 'api',
-            port: ports.api,
-            env: {
-              KAFKA_CLIENT: adapter,
-              KAFKA_NAME_PREFIX: names.apiPrefix,
-              ...env,
-              ...profileEnv(),
-            },
-            output: logFile,
-          }),
-          async (app) => {
-            await loadApi(app.url, connections, 2, apiInputs.next, () => {})
-            return loadApi(app.url, connections, loadSeconds, apiInputs.next, say)
-          },
-        )
+        await loadApi(app.url, connections, 2, apiInputs.next, () => {})
+        const result = await loadApi(app.url, connections, loadSeconds, apiInputs.next, say)
         const figures = api[mode][adapter]
         figures.rate.push(result.perSecond)
         figures.p50.push(result.p50)
         figures.p99.push(result.p99)
-        figures.rssMiB.push(peakMiB)
         figures.refused += result.non2xx + result.errors
         say(
-          `${tag} ${label}. ${adapter}: ${Math.round(result.perSecond)} 2xx/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ` +
-            `${result.non2xx} non-2xx, ${result.errors} errors, peak RSS ${Math.round(peakMiB)} MiB`,
+          `${tag} ${letter}. ${adapter}: ${Math.round(result.perSecond)} 2xx/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ` +
+            `${result.non2xx} non-2xx, ${result.errors} errors`,
         )
         if (result.non2xx > 0 || result.errors > 0) {
           notes.push(
-            `Round ${round}: (${label}) with ${adapter} answered ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodes)}) and had ${result.errors} connection errors or timeouts; see ${logFile}.`,
+            `Round ${round}: (${letter}) with ${adapter} answered ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodes)}) and had ${result.errors} connection errors or timeouts; see the log of API ${index}.`,
           )
         }
-      })
-    }
+      }
+    })
 
     // a0
     if (!javaFailed) {
@@ -403,29 +434,18 @@ async function throughput(stack: RunningStack, config: Config): Promise<void> {
       say(`${tag} a. ${adapter}: ${Math.round(result.perSecond)} msg/s`)
     })
 
-    // d: a consumer drains what this round's (a) of its adapter left
-    await eachAdapter(async (adapter) => {
-      say(`${tag} d. a consumer with ${adapter} drains its adapter's topic`)
+    // d: each adapter's consumer, resumed, drains what this round's (a) of its adapter left
+    for (const [at, adapter] of adapters.entries()) {
+      say(`${tag} d. the consumer with ${adapter} drains its adapter's topic`)
       const prefix = names.adapterPrefix(adapter)
-      let memory: ReturnType<typeof watchMemory> | undefined
+      const consumer = consumers[at] as AppProcess
       const result = await drainConsumer(
         admin,
         kafkaName(prefix, storePurchases.group),
         kafkaName(prefix, storePurchases.topic),
         async () => {
-          const consumer = await harness.start({
-            role: 'consumer',
-            port: ports.consumer,
-            env: { KAFKA_CLIENT: adapter, KAFKA_NAME_PREFIX: prefix, ...profileEnv() },
-            output: join(logsDir, `bench-consumer-${adapter}.log`),
-          })
-          memory = watchMemory(consumer.pid)
-          return {
-            stop: async () => {
-              series.consumerMiB[adapter].push((await memory?.stop()) ?? 0)
-              return consumer.stop()
-            },
-          }
+          await control(consumer, 'resume')
+          return { stop: () => control(consumer, 'pause') }
         },
         bounds.drainMs,
         say,
@@ -436,7 +456,7 @@ async function throughput(stack: RunningStack, config: Config): Promise<void> {
       say(
         `${tag} d. ${adapter}: ${Math.round(result.perSecond)} events/s over ${result.events} events`,
       )
-    })
+    }
 
     // e
     say(`${tag} e. the store's bulk write: ${messages} documents in chunks of ${bulkChunk}`)
@@ -450,6 +470,13 @@ async function throughput(stack: RunningStack, config: Config): Promise<void> {
     say(`${tag} e. ${Math.round(bulk.perSecond)} docs/s`)
   }
 
+  for (const [at, adapter] of adapters.entries()) {
+    api.batched[adapter].rssMiB.push(
+      await (memory.get(apis.batched[at] as AppProcess)?.stop() ?? 0),
+    )
+    series.consumerMiB[adapter].push(await (memory.get(consumers[at] as AppProcess)?.stop() ?? 0))
+  }
+  await Promise.all(processes.map((app) => app.stop()))
   for (const adapter of adapters) drainRates[adapter] = spread(series.drain[adapter]).median
   if (series.java.length === rounds) {
     rows.push({
@@ -535,7 +562,7 @@ async function throughput(stack: RunningStack, config: Config): Promise<void> {
   for (const adapter of adapters) {
     rows.push({
       id: 'm',
-      measurement: `peak RSS of the API under (b) load, ${adapterNames[adapter]}`,
+      measurement: `peak RSS of the batched API through the rounds, ${adapterNames[adapter]}`,
       unit: 'MiB',
       figure: spread(api.batched[adapter].rssMiB),
       ratios: [],
@@ -545,7 +572,7 @@ async function throughput(stack: RunningStack, config: Config): Promise<void> {
   for (const adapter of adapters) {
     rows.push({
       id: 'm',
-      measurement: `peak RSS of the consumer during (d), ${adapterNames[adapter]}`,
+      measurement: `peak RSS of the consumer through the rounds' (d), ${adapterNames[adapter]}`,
       unit: 'MiB',
       figure: spread(series.consumerMiB[adapter]),
       ratios: [],
@@ -599,7 +626,7 @@ async function freshness(stack: RunningStack, config: Config): Promise<void> {
       notes.push(`EndToEndLatency did not run in round ${round}: ${String(error).split('\n')[0]}`)
     }
     await eachAdapter(async (adapter) => {
-      const prefix = names.freshnessPrefix(adapter)
+      const prefix = names.adapterPrefix(adapter)
       const env = { KAFKA_CLIENT: adapter, KAFKA_NAME_PREFIX: prefix }
       const consumer = await harness.start({
         role: 'consumer',
@@ -818,7 +845,7 @@ async function buffering(config: Config): Promise<void> {
   cleanups.push(() => producer.disconnect())
   const admin = await client.admin()
   cleanups.push(() => admin.disconnect())
-  const prefix = names.bufferingPrefix
+  const prefix = names.adapterPrefix(adapter)
   say(
     `l. buffering: ${offered}/s offered straight to the topic for ${bufferingSeconds} s, a ${adapter} consumer storing`,
   )
@@ -945,18 +972,23 @@ try {
   say(`sections: ${[...sections].join(', ')}; ${rounds} rounds; ports from ${portBase}`)
   say(`starting Kafka and Elasticsearch in ${dataDir} (about 30-60 s)`)
   const { stack, config, env } = await harness.ready
-  for (const prefix of [
-    ...adapters.map(names.adapterPrefix),
-    names.apiPrefix,
-    ...adapters.map(names.freshnessPrefix),
-    names.bufferingPrefix,
-  ]) {
-    await harness.addNames(prefix)
+  for (const adapter of adapters) await harness.addNames(names.adapterPrefix(adapter))
+  const work: Record<Section, () => Promise<void>> = {
+    throughput: () => throughput(stack, config),
+    freshness: () => freshness(stack, config),
+    queries: () => queries(config, env.api),
+    buffering: () => buffering(config),
   }
-  if (sections.has('throughput')) await throughput(stack, config)
-  if (sections.has('freshness')) await freshness(stack, config)
-  if (sections.has('queries')) await queries(config, env.api)
-  if (sections.has('buffering')) await buffering(config)
+  for (const section of sectionNames.filter((name) => sections.has(name))) {
+    // A section that fails is reported as such; the others still measure and write their rows.
+    await work[section]().catch((error: unknown) => {
+      if (finishing) throw error
+      say(
+        `${section} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      )
+      notes.push(`The ${section} section failed: ${String(error).split('\n')[0]}`)
+    })
+  }
   await writeResults(stack)
   if (profiling) await renderProfiles()
   await finish(0)

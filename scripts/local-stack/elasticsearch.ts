@@ -260,7 +260,7 @@ export async function waitForElasticsearch(
   s: ElasticsearchSetup,
   daemon: Daemon,
   caFile: string,
-  timeoutMs = 240_000,
+  timeoutMs = 480_000,
 ): Promise<void> {
   const logFile = join(s.dataDir, 'logs', 'elasticsearch.log')
   const ca = await readFile(caFile)
