@@ -920,7 +920,6 @@ async function renderProfiles(): Promise<void> {
 }
 
 async function writeResults(stack: RunningStack): Promise<void> {
-  load.stop()
   const packageVersion = async (name: string) =>
     JSON.parse(
       await readFile(join(import.meta.dirname, '..', 'node_modules', name, 'package.json'), 'utf8'),
@@ -945,7 +944,7 @@ async function writeResults(stack: RunningStack): Promise<void> {
         : [],
     ),
   )
-  if (ratioPoints.length > 0) {
+  if (ratioPoints.length > 0 && !results.charts.some((chart) => chart.file === 'ratios.svg')) {
     await writeChart(
       'ratios.svg',
       'The targeted ratios, round by round',
@@ -988,8 +987,9 @@ try {
       )
       notes.push(`The ${section} section failed: ${String(error).split('\n')[0]}`)
     })
+    // Written after each section, so a run cut short still leaves what it measured.
+    await writeResults(stack)
   }
-  await writeResults(stack)
   if (profiling) await renderProfiles()
   await finish(0)
 } catch (error) {
