@@ -9,12 +9,43 @@ import { compile, type TopLevelSpec } from 'vega-lite'
 const width = 640
 const height = 260
 
+/** Renders a Vega-Lite spec to SVG; the schema, a white background and the size when not given. */
 async function render(spec: TopLevelSpec): Promise<string> {
-  const view = new View(parse(compile(spec).spec), { renderer: 'none' })
+  const full = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width,
+    height,
+    background: 'white',
+    ...spec,
+  } as TopLevelSpec
+  const view = new View(parse(compile(full).spec), { renderer: 'none' })
   const svg = await view.toSVG()
   view.finalize()
   return `${svg}\n`
 }
+
+/** A dashed red line at `value` on the `channel` axis, labelled. */
+const marker = (channel: 'x' | 'y', value: number, label: string) => ({
+  data: { values: [{ value, label }] },
+  layer: [
+    {
+      mark: { type: 'rule' as const, strokeDash: [4, 4], color: 'firebrick' },
+      encoding: { [channel]: { field: 'value', type: 'quantitative' as const } },
+    },
+    {
+      mark: {
+        type: 'text' as const,
+        align: 'left' as const,
+        color: 'firebrick',
+        ...(channel === 'x' ? { dx: 4, y: 8 } : { x: 4, dy: -6 }),
+      },
+      encoding: {
+        [channel]: { field: 'value', type: 'quantitative' as const },
+        text: { field: 'label' },
+      },
+    },
+  ],
+})
 
 /** The group's lag each second, with the end of the offered load marked. */
 export function lagChart(
@@ -23,11 +54,7 @@ export function lagChart(
   title: string,
 ): Promise<string> {
   return render({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
-    width,
-    height,
-    background: 'white',
     layer: [
       {
         data: { values: samples },
@@ -37,19 +64,7 @@ export function lagChart(
           y: { field: 'lag', type: 'quantitative', title: 'events waiting (lag)' },
         },
       },
-      {
-        data: { values: [{ at: loadSeconds, label: 'load stops' }] },
-        layer: [
-          {
-            mark: { type: 'rule', strokeDash: [4, 4], color: 'firebrick' },
-            encoding: { x: { field: 'at', type: 'quantitative' } },
-          },
-          {
-            mark: { type: 'text', align: 'left', dx: 4, dy: -120, color: 'firebrick' },
-            encoding: { x: { field: 'at', type: 'quantitative' }, text: { field: 'label' } },
-          },
-        ],
-      },
+      marker('x', loadSeconds, 'load stops'),
     ],
   })
 }
@@ -68,11 +83,7 @@ export function latencyChart(
   title: string,
 ): Promise<string> {
   return render({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
-    width,
-    height,
-    background: 'white',
     layer: [
       {
         data: { values: points },
@@ -89,19 +100,7 @@ export function latencyChart(
           color: { field: 'percentile', type: 'nominal', sort: ['p50', 'p99', 'p99.9'] },
         },
       },
-      {
-        data: { values: [{ ms: targetMs, label: `target at 1,000/s: p99 <= ${targetMs} ms` }] },
-        layer: [
-          {
-            mark: { type: 'rule', strokeDash: [4, 4], color: 'firebrick' },
-            encoding: { y: { field: 'ms', type: 'quantitative' } },
-          },
-          {
-            mark: { type: 'text', align: 'left', x: 4, dy: -6, color: 'firebrick' },
-            encoding: { y: { field: 'ms', type: 'quantitative' }, text: { field: 'label' } },
-          },
-        ],
-      },
+      marker('y', targetMs, `target at 1,000/s: p99 <= ${targetMs} ms`),
     ],
   })
 }
@@ -117,10 +116,7 @@ export interface RatioPoint {
 export function ratiosChart(points: RatioPoint[], title: string): Promise<string> {
   const targets = [...new Map(points.map((point) => [point.ratio, point])).values()]
   return render({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
-    width,
-    background: 'white',
     layer: [
       {
         data: { values: points },
@@ -183,11 +179,9 @@ export function flameGraph(profile: { nodes: ProfileNode[] }, title: string): Pr
   place(root, 0, 0)
   const depth = Math.max(...frames.map((frame) => frame.depth)) + 1
   return render({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     width: 1200,
     height: depth * 16,
-    background: 'white',
     data: { values: frames.map((frame) => ({ ...frame, d1: frame.depth + 1 })) },
     layer: [
       {
