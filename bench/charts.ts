@@ -94,8 +94,7 @@ export function latencyChart(
           y: {
             field: 'ms',
             type: 'quantitative',
-            title: 'milliseconds (log scale)',
-            scale: { type: 'log' },
+            title: 'milliseconds',
           },
           color: { field: 'percentile', type: 'nominal', sort: ['p50', 'p99', 'p99.9'] },
         },

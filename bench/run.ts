@@ -26,7 +26,7 @@ import { cacheDir } from '../scripts/local-stack/fetch.ts'
 import { type AppProcess, startHarness } from '../scripts/local-stack/harness.ts'
 import type { RunningStack } from '../scripts/local-stack/stack.ts'
 import { measureBuffering } from './buffering.ts'
-import { flameGraph, type LatencyPoint, lagChart, latencyChart, ratiosChart } from './charts.ts'
+import { flameGraph } from './charts.ts'
 import { measureFreshness } from './freshness.ts'
 import { call } from './http-client.ts'
 import {
@@ -40,7 +40,8 @@ import {
 } from './measure.ts'
 import { watchMemory } from './memory.ts'
 import { type Dataset, datasetIndex, ensureDataset, loadQueries } from './queries.ts'
-import { type Results, renderReport, type Target } from './report.ts'
+import { resultsDir, writeOutputs } from './render.ts'
+import type { Results, Target } from './report.ts'
 import { pairedRatio, sampleLoad, spread } from './rounds.ts'
 
 const count = (name: string, fallback: number) => {
@@ -142,7 +143,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const dataDir = join(cacheDir(), `bench-stack-${portBase}`)
 const logsDir = join(dataDir, 'logs')
-const resultsDir = join(import.meta.dirname, 'results')
 const profilesDir = join(resultsDir, 'profiles')
 const run = `bench-${Date.now().toString(36)}`
 
@@ -718,33 +718,6 @@ async function freshness(stack: RunningStack, config: Config): Promise<void> {
       })
     }
   }
-  const points: LatencyPoint[] = []
-  const percentileNames = { p50: 'p50', p99: 'p99', p999: 'p99.9' } as const
-  for (const key of ['p50', 'p99', 'p999'] as const) {
-    if (kafkaCeiling.length > 0) {
-      points.push({
-        series: 'Kafka tool',
-        percentile: percentileNames[key],
-        ms: Math.max(1, pick(kafkaCeiling.map((latency) => latency[key])).median),
-      })
-    }
-    for (const adapter of adapters) {
-      for (const rate of freshnessRates) {
-        const these = runs.filter((run) => run.adapter === adapter && run.ratePerSecond === rate)
-        if (these.length === 0) continue
-        points.push({
-          series: `${rate.toLocaleString('en-US')}/s ${adapter}`,
-          percentile: percentileNames[key],
-          ms: pick(these.map((run) => run.endToEnd[key])).median,
-        })
-      }
-    }
-  }
-  await writeChart(
-    'latency.svg',
-    'End to end: 202 to returned by GET, per offered rate and adapter',
-    latencyChart(points, target.value, 'End to end: 202 to returned by GET (median of rounds)'),
-  )
 }
 
 async function queries(config: Config, env: Record<string, string>): Promise<void> {
@@ -890,22 +863,6 @@ async function buffering(config: Config): Promise<void> {
       ratios: [],
     },
   )
-  await writeChart(
-    'lag.svg',
-    'Buffering: lag over time',
-    lagChart(
-      result.samples,
-      result.loadSeconds,
-      `Lag: ${offered}/s offered for ${bufferingSeconds} s, then none (${adapterNames[adapter]} consumer)`,
-    ),
-  )
-}
-
-async function writeChart(file: string, title: string, svg: Promise<string>): Promise<void> {
-  await mkdir(resultsDir, { recursive: true })
-  await writeFile(join(resultsDir, file), await svg)
-  results.charts.push({ file, title })
-  say(`wrote bench/results/${file}`)
 }
 
 /** Each CPU profile of this run's app processes as a flame graph SVG beside it. */
@@ -932,39 +889,10 @@ async function writeResults(stack: RunningStack): Promise<void> {
     '@platformatic/kafka': await packageVersion('@platformatic/kafka'),
   }
   results.runSeconds = (performance.now() - began) / 1000
-  const ratioPoints = rows.flatMap((row) =>
-    row.ratios.flatMap((ratio) =>
-      ratio.target
-        ? ratio.value.rounds.map((value, round) => ({
-            ratio: `${row.id} ${row.measurement.split(',')[1]?.trim() ?? ''} ${ratio.of}`,
-            round: round + 1,
-            value,
-            target: ratio.target?.value ?? 0,
-          }))
-        : [],
-    ),
-  )
-  if (ratioPoints.length > 0 && !results.charts.some((chart) => chart.file === 'ratios.svg')) {
-    await writeChart(
-      'ratios.svg',
-      'The targeted ratios, round by round',
-      ratiosChart(ratioPoints, 'Targeted ratios, each round (target as a red tick)'),
-    )
-  }
-  const report = renderReport(results)
+  await mkdir(resultsDir, { recursive: true })
+  const report = await writeOutputs(results)
   process.stdout.write(`\n${report}`)
-  await writeFile(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
-  await writeFile(join(resultsDir, 'latest.md'), report)
-  // The README shows the latest table too, between its bench markers, its charts under results/.
-  const readmeFile = join(import.meta.dirname, '..', 'README.md')
-  const readme = await readFile(readmeFile, 'utf8')
-  const block = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/
-  const inReadme = report.replace(/^# .*\n\n/, '').replaceAll('](', '](bench/results/')
-  await writeFile(
-    readmeFile,
-    readme.replace(block, () => `<!-- bench:start -->\n${inReadme}<!-- bench:end -->`),
-  )
-  say('wrote bench/results/latest.json, latest.md and the table in README.md')
+  say('wrote bench/results/latest.json, latest.md, the charts and the table in README.md')
 }
 
 try {
