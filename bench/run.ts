@@ -303,52 +303,51 @@ async function throughput(stack: RunningStack, config: Config): Promise<void> {
   }
   let javaFailed: string | undefined
 
-  // Every process of the section starts once, all at the same time (on a busy machine one start
-  // takes tens of seconds); each round loads them in turn. The consumers wait paused until their
-  // (d), and pause again after it.
-  say('starting the bare HTTP server, four API processes and two consumers')
+  // Every process of the section starts once, one after the other (started together on a
+  // crowded machine, none was ready within the harness's bound); each round loads them in turn.
+  // The consumers wait paused until their (d), and pause again after it.
+  say('starting the bare HTTP server, four API processes and two consumers, one by one')
   const apiModes = {
     batched: { letter: 'b', env: {} },
     unbatched: { letter: 'c', env: { PUBLISH_MAX_BATCH: '1', PUBLISH_LINGER_MS: '0' } },
   } as const
-  const [bare, apis, consumers] = await Promise.all([
+  const inTurn = async <T>(items: T[], start: (item: T, at: number) => Promise<AppProcess>) => {
+    const started: AppProcess[] = []
+    for (const [at, item] of items.entries()) started.push(await start(item, at))
+    return started
+  }
+  const bare = await harness.start({
+    role: 'api',
+    name: 'bare HTTP server',
+    port: ports.api,
+    output: join(logsDir, 'bench-bare-http.log'),
+    entry: 'bench/bare-http.ts',
+  })
+  const apis = await eachMode((mode, index) =>
+    inTurn(adapters, (adapter, at) =>
+      harness.start({
+        role: 'api',
+        name: `API ${mode} ${adapter}`,
+        port: ports.api + 1 + 2 * index + at,
+        env: { KAFKA_CLIENT: adapter, ...apiModes[mode].env, ...profileEnv() },
+        output: join(logsDir, `bench-api-${apiModes[mode].letter}-${adapter}.log`),
+      }),
+    ),
+  )
+  const consumers = await inTurn(adapters, (adapter, at) =>
     harness.start({
-      role: 'api',
-      name: 'bare HTTP server',
-      port: ports.api,
-      output: join(logsDir, 'bench-bare-http.log'),
-      entry: 'bench/bare-http.ts',
+      role: 'consumer',
+      name: `consumer ${adapter}`,
+      port: ports.consumer + at,
+      env: {
+        KAFKA_CLIENT: adapter,
+        KAFKA_NAME_PREFIX: names.adapterPrefix(adapter),
+        CONSUMER_CONTROL: 'true',
+        ...profileEnv(),
+      },
+      output: join(logsDir, `bench-consumer-${adapter}.log`),
     }),
-    eachMode((mode, index) =>
-      Promise.all(
-        adapters.map((adapter, at) =>
-          harness.start({
-            role: 'api',
-            name: `API ${mode} ${adapter}`,
-            port: ports.api + 1 + 2 * index + at,
-            env: { KAFKA_CLIENT: adapter, ...apiModes[mode].env, ...profileEnv() },
-            output: join(logsDir, `bench-api-${apiModes[mode].letter}-${adapter}.log`),
-          }),
-        ),
-      ),
-    ),
-    Promise.all(
-      adapters.map((adapter, at) =>
-        harness.start({
-          role: 'consumer',
-          name: `consumer ${adapter}`,
-          port: ports.consumer + at,
-          env: {
-            KAFKA_CLIENT: adapter,
-            KAFKA_NAME_PREFIX: names.adapterPrefix(adapter),
-            CONSUMER_CONTROL: 'true',
-            ...profileEnv(),
-          },
-          output: join(logsDir, `bench-consumer-${adapter}.log`),
-        }),
-      ),
-    ),
-  ])
+  )
   const processes = [bare, ...apis.batched, ...apis.unbatched, ...consumers]
   cleanups.push(() => Promise.all(processes.map((app) => app.stop())))
   const memory = new Map(processes.map((app) => [app, watchMemory(app.pid)]))
