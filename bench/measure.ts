@@ -5,13 +5,12 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
-import type { Purchase, PurchaseEvent } from '../handlers/purchase.ts'
+import type { Purchase, PurchaseEvent, PurchaseInput } from '../handlers/purchase.ts'
 import type { ElasticsearchStore } from '../runtime/elasticsearch/store.ts'
 import type { Admin, Producer } from '../runtime/kafka/client.ts'
 import { cacheDir } from '../scripts/local-stack/fetch.ts'
 import { findJdks, pickJdk } from '../scripts/local-stack/java.ts'
 import type { RunningStack } from '../scripts/local-stack/stack.ts'
-import { purchaseInput } from './purchases.ts'
 
 export type Say = (line: string) => void
 
@@ -61,22 +60,22 @@ export async function rawProduce(
 }
 
 /**
- * (a0) Kafka's own ProducerPerformance (the kafka-tools jars the stack fetched), same SASL user,
- * acks=all, idempotent, with our JSON messages as payloads (no keys: the sticky partitioner).
+ * Runs one of Kafka's own tools (the kafka-tools jars the stack fetched) as the stack's SASL admin
+ * and hands each line of its stdout to `onLine`; rejects with the output's tail when it fails or
+ * runs past `maxMs`.
  */
-export async function producerPerformance(
+async function runKafkaTool(
   stack: RunningStack,
-  topic: string,
-  payloads: string[],
-  count: number,
   workDir: string,
+  mainClass: string,
+  args: (clientProperties: string) => string[],
   maxMs: number,
-  say: Say,
-): Promise<Rate> {
-  const jdk = pickJdk(await findJdks(), 17, 'ProducerPerformance')
+  onLine: (line: string) => void,
+): Promise<void> {
+  const tool = mainClass.split('.').at(-1) ?? mainClass
+  const jdk = pickJdk(await findJdks(), 17, tool)
   const sasl = stack.kafka.admin
   const clientProperties = join(workDir, 'bench-client.properties')
-  const payloadFile = join(workDir, 'bench-payloads.txt')
   const log4j = join(workDir, 'bench-log4j2.properties')
   await writeFile(
     clientProperties,
@@ -87,8 +86,7 @@ export async function producerPerformance(
       : '',
     { mode: 0o600 },
   )
-  await writeFile(payloadFile, payloads.join('\n'))
-  // The client logs its whole configuration at INFO; only its summary lines matter here.
+  // The clients log their whole configuration at INFO; only the tools' summary lines matter here.
   await writeFile(
     log4j,
     'status = warn\nappender.err.type = Console\nappender.err.name = ERR\nappender.err.target = SYSTEM_ERR\n' +
@@ -102,7 +100,50 @@ export async function producerPerformance(
       `-Dlog4j2.configurationFile=${log4j}`,
       '-cp',
       join(cacheDir(), `kafka-${stack.versions.kafka}`, 'libs', '*'),
-      'org.apache.kafka.tools.ProducerPerformance',
+      mainClass,
+      ...args(clientProperties),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  const output: string[] = []
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    output.push(line)
+    onLine(line)
+  })
+  createInterface({ input: child.stderr }).on('line', (line) => output.push(line))
+  const timer = setTimeout(() => child.kill('SIGKILL'), maxMs)
+  const code = await new Promise<number | null>((done) => {
+    child.once('error', (error) => {
+      output.push(String(error))
+      done(-1)
+    })
+    child.once('exit', (exitCode) => done(exitCode))
+  })
+  clearTimeout(timer)
+  if (code !== 0) throw new Error(`${tool} failed (exit ${code}):\n${output.slice(-15).join('\n')}`)
+}
+
+/**
+ * (a0) Kafka's own ProducerPerformance, acks=all, idempotent, with our JSON messages as payloads
+ * (no keys: the sticky partitioner).
+ */
+export async function producerPerformance(
+  stack: RunningStack,
+  topic: string,
+  payloads: string[],
+  count: number,
+  workDir: string,
+  maxMs: number,
+  say: Say,
+): Promise<Rate> {
+  const payloadFile = join(workDir, 'bench-payloads.txt')
+  await writeFile(payloadFile, payloads.join('\n'))
+  let summary: number | undefined
+  await runKafkaTool(
+    stack,
+    workDir,
+    'org.apache.kafka.tools.ProducerPerformance',
+    (clientProperties) => [
       '--topic',
       topic,
       '--num-records',
@@ -118,32 +159,62 @@ export async function producerPerformance(
       '--producer.config',
       clientProperties,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    maxMs,
+    // e.g. "50000 records sent, 41858.1 records/sec (12.01 MB/sec), 543.2 ms avg latency, ..."
+    (line) => {
+      if (!line.includes('records sent')) return
+      say(`  ${line}`)
+      const total = /^(\d+) records sent, ([\d.]+) records\/sec/.exec(line)
+      if (total && Number(total[1]) === count) summary = Number(total[2])
+    },
   )
-  const output: string[] = []
-  let summary: number | undefined
-  // e.g. "50000 records sent, 41858.1 records/sec (12.01 MB/sec), 543.2 ms avg latency, ..."
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    output.push(line)
-    if (!line.includes('records sent')) return
-    say(`  ${line}`)
-    const total = /^(\d+) records sent, ([\d.]+) records\/sec/.exec(line)
-    if (total && Number(total[1]) === count) summary = Number(total[2])
-  })
-  createInterface({ input: child.stderr }).on('line', (line) => output.push(line))
-  const timer = setTimeout(() => child.kill('SIGKILL'), maxMs)
-  const code = await new Promise<number | null>((done) => {
-    child.once('error', (error) => {
-      output.push(String(error))
-      done(-1)
-    })
-    child.once('exit', (exitCode) => done(exitCode))
-  })
-  clearTimeout(timer)
-  if (code !== 0 || summary === undefined) {
-    throw new Error(`ProducerPerformance failed (exit ${code}):\n${output.slice(-15).join('\n')}`)
-  }
+  if (summary === undefined) throw new Error('ProducerPerformance printed no summary')
   return { count, seconds: count / summary, perSecond: summary }
+}
+
+export interface Percentiles {
+  p50: number
+  p99: number
+  p999: number
+}
+
+/**
+ * Kafka's own EndToEndLatency: one message at a time, produced (acks=all) and consumed back by
+ * the Java clients; the ceiling for the Kafka part of the end-to-end time.
+ */
+export async function endToEndLatency(
+  stack: RunningStack,
+  topic: string,
+  count: number,
+  recordBytes: number,
+  workDir: string,
+  maxMs: number,
+  say: Say,
+): Promise<Percentiles> {
+  let result: Percentiles | undefined
+  await runKafkaTool(
+    stack,
+    workDir,
+    'org.apache.kafka.tools.EndToEndLatency',
+    (clientProperties) => [
+      stack.kafka.brokers.join(','),
+      topic,
+      String(count),
+      'all',
+      String(recordBytes),
+      clientProperties,
+    ],
+    maxMs,
+    // e.g. "Percentiles: 50th = 2, 99th = 5, 99.9th = 12"
+    (line) => {
+      const found = /50th = ([\d.]+), 99th = ([\d.]+), 99\.9th = ([\d.]+)/.exec(line)
+      if (!found) return
+      say(`  ${line}`)
+      result = { p50: Number(found[1]), p99: Number(found[2]), p999: Number(found[3]) }
+    },
+  )
+  if (!result) throw new Error('EndToEndLatency printed no percentiles')
+  return result
 }
 
 export interface LoadResult extends Rate {
@@ -154,8 +225,8 @@ export interface LoadResult extends Rate {
   statusCodes: Record<string, number>
 }
 
-/** In milliseconds with one decimal. */
-function percentile(sorted: number[], p: number): number {
+/** In milliseconds with one decimal, from ascending values. */
+export function percentile(sorted: number[], p: number): number {
   const value = sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
   return value === undefined ? Number.NaN : Math.round(value * 10) / 10
 }
@@ -169,6 +240,7 @@ export async function loadApi(
   url: string,
   connections: number,
   seconds: number,
+  nextPurchase: () => PurchaseInput,
   say: Say,
 ): Promise<LoadResult> {
   const okLatencies: number[] = []
@@ -183,7 +255,7 @@ export async function loadApi(
         method: 'POST',
         path: '/purchases',
         headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify(purchaseInput()) }),
+        setupRequest: (request) => ({ ...request, body: JSON.stringify(nextPurchase()) }),
       },
     ],
   })

@@ -81,6 +81,8 @@ export interface AppProcessOptions {
 export interface AppProcess {
   name: string
   url: string
+  /** The node process's id: the bench reads its memory from /proc. */
+  pid: number
   /** Settles with the exit code (null after a signal) once it exited and its output is read. */
   exited: Promise<number | null>
   /** SIGTERM, then SIGKILL after 30 s; resolves with the exit code; safe to call more than once. */
@@ -171,7 +173,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     })()
     return stopping
   }
-  return { name, url, exited, stop, kill }
+  return { name, url, pid: child.pid ?? 0, exited, stop, kill }
 }
 
 // --- The harness.
