@@ -103,7 +103,7 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     store,
     canaryIntervalMs:
       config.ROLE !== 'consumer' && config.LIVE_PAGE ? config.CANARY_INTERVAL_MS : 0,
-    registry: metrics.registry,
+    freshness: metrics.canaryFreshness,
     logger,
   })
   const ports: Ports = {

@@ -77,6 +77,12 @@ export function createMetrics(sources: { lag?: () => Promise<PartitionLagReading
         }
       },
     }),
+    canaryFreshness: new Histogram({
+      name: 'canary_freshness_seconds',
+      help: "Seconds from the API's 202 to the canary purchase being searchable in Elasticsearch.",
+      buckets: [0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60, 120],
+      registers,
+    }),
     bulkDuration: new Histogram({
       name: 'store_batch_duration_seconds',
       help: 'Time to handle one batch of events (bulk write included).',

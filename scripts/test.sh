@@ -45,10 +45,11 @@ else
     run_vitest --project "$project"
     # The Kafka-bound tests once more on the second adapter: a difference is an adapter's bug.
     # (The port's contract suite already ran both adapters side by side; the live page's browser
-    # test runs once, on the default adapter.)
+    # test, the fuzzing and npm start's endings, which test no adapter, run once.)
     if [ "$project" = integration ]; then
       KAFKA_CLIENT=platformatic run_vitest --project integration \
-        --exclude test/integration/kafka-client.test.ts --exclude test/integration/live-page.test.ts
+        --exclude test/integration/kafka-client.test.ts --exclude test/integration/live-page.test.ts \
+        --exclude test/integration/fuzz.test.ts --exclude test/integration/start.test.ts
       # Three brokers and injected faults under audited load, once, on the default adapter
       # (`KAFKA_CLIENT=platformatic npm test -- --project faults` runs it on the other).
       run_vitest --project faults

@@ -3,7 +3,6 @@
  * freshness canary, and the API's recent latency. Purchases go through the API's own HTTP app
  * (`post`), so they are validated, published and counted like any shop's.
  */
-import { Histogram, type Registry } from 'prom-client'
 import type { Demo, LoadStatus, PurchaseStore } from '../../handlers/ports.ts'
 import type { PurchaseInput } from '../../handlers/purchase.ts'
 import { runOpenLoop } from '../load/open-loop.ts'
@@ -16,7 +15,8 @@ export interface DemoOptions {
   store: Pick<PurchaseStore, 'findPurchases'>
   /** 0: no canary. */
   canaryIntervalMs: number
-  registry: Registry
+  /** Where each canary's 202 -> searchable time goes (runtime/metrics.ts). */
+  freshness: { observe(seconds: number): void }
   logger: AppLogger
 }
 
@@ -40,12 +40,7 @@ export function createDemo(options: DemoOptions): Demo & {
   stop(): void
 } {
   const { logger } = options
-  const freshness = new Histogram({
-    name: 'canary_freshness_seconds',
-    help: "Seconds from the API's 202 to the canary purchase being searchable in Elasticsearch.",
-    buckets: [0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60, 120],
-    registers: [options.registry],
-  })
+  const { freshness } = options
   const freshnessSamples: number[] = []
   const latencies: { at: number; seconds: number }[] = []
   let load: { status: LoadStatus; stop: AbortController } | undefined

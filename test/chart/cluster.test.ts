@@ -527,7 +527,11 @@ describe('helm uninstall with the operators in the release', () => {
       ])
       expect(upgraded.status, upgraded.stderr).toBe(0)
       const operator = await topicOperator(ns)
-      expect(operator.names).toEqual(['icecream-purchases', 'icecream-purchases-dead-letter'])
+      expect(operator.names).toEqual([
+        'icecream-consumers-control',
+        'icecream-purchases',
+        'icecream-purchases-dead-letter',
+      ])
 
       const uninstall = helmInBackground([
         'uninstall',

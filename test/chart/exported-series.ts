@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse } from 'yaml'
 import { createMetrics } from '../../runtime/metrics.ts'
-import { livePageMerged, livePageMetrics } from './live-page.ts'
 import type { Catalogue } from './promql.ts'
 
 /** Target labels the Prometheus Operator's ServiceMonitor and PodMonitor put on every sample. */
@@ -63,13 +62,10 @@ export function kafkaExporterMetrics(): KafkaExporterFixture {
 
 /** The catalogue the dashboard and alert queries are checked against. */
 export function exportedSeries(): Catalogue {
-  const pending = livePageMerged
-    ? []
-    : Object.entries(livePageMetrics).map(([name, m]) => ({ name, ...m }))
   const exporter = Object.entries(kafkaExporterMetrics().metrics).map(([name, labelNames]) => ({
     name,
     type: 'gauge',
     labelNames,
   }))
-  return new Map([...appMetrics(), ...pending, ...exporter].flatMap(seriesOf))
+  return new Map([...appMetrics(), ...exporter].flatMap(seriesOf))
 }

@@ -26,7 +26,6 @@ import {
   valueArgs,
   valueSets,
 } from './chart.ts'
-import { livePageMerged, livePageVariables } from './live-page.ts'
 import { repoRoot } from './tools.ts'
 
 const sizes: Record<string, string> = {}
@@ -205,10 +204,7 @@ describe('rendered defaults', () => {
       ...api.env.map((e) => e.name),
       ...consumer.env.map((e) => e.name),
     ]
-    const known = livePageMerged
-      ? environmentVariables
-      : [...environmentVariables, ...livePageVariables]
-    expect(names.filter((name) => !known.includes(name))).toEqual([])
+    expect(names.filter((name) => !environmentVariables.includes(name))).toEqual([])
     const value = (c: typeof api, name: string) => c.env.find((e) => e.name === name)?.value
     expect(value(api, 'PUBLISH_MAX_BATCH')).toBe('500')
     expect(value(api, 'PUBLISH_TIMEOUT_MS')).toBe('5000')

@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import type { AppProcess } from '../../scripts/local-stack/harness.ts'
 import { startTestProcess } from '../support/app.ts'
 
@@ -21,7 +21,18 @@ const apiLog: string[] = []
 
 beforeAll(async () => {
   api = await startTestProcess({ ROLE: 'api' }, (line) => apiLog.push(line))
-}, 120_000)
+  // The store's first queries on a cold index can outlast the API's 3 s store timeout (a 503,
+  // as documented, but not what the examples phase expects): warm them up first.
+  const summary = `${api.url}/shops/7b0d8b4e-8f6a-4a63-9c36-3f1f5bb1e1a1/summary?from=2021-12-30&to=2021-12-30`
+  await vi.waitFor(
+    async () => {
+      const response = await fetch(summary)
+      await response.body?.cancel()
+      expect(response.status).toBe(200)
+    },
+    { timeout: 60_000, interval: 500 },
+  )
+}, 180_000)
 afterAll(() => api?.stop())
 
 test(
