@@ -402,8 +402,14 @@ describe('rendered defaults', () => {
         )
         .map((a: { resource: { name: string } }) => a.resource.name)
         .sort()
-    expect(granted('group', 'Read')).toEqual(subscribers.map((s) => s.group).sort())
-    expect(granted('topic', 'Read')).toEqual(subscribers.map((s) => s.topic).sort())
+    // Besides its subscribers, every consumer process follows the live page's commands in a group
+    // of its own (a prefix).
+    expect(granted('group', 'Read')).toEqual(
+      [...subscribers.map((s) => s.group), 'consumers.control.'].sort(),
+    )
+    expect(granted('topic', 'Read')).toEqual(
+      [...subscribers.map((s) => s.topic), 'consumers.control'].sort(),
+    )
     expect(granted('topic', 'Write')).toEqual(
       subscribers.flatMap((s) => (s.deadLetter ? [s.deadLetter] : [])).sort(),
     )
@@ -434,6 +440,7 @@ describe('rendered defaults', () => {
       .filter((d) => d.kind === 'KafkaTopic')
       .map((t) => [t.spec.topicName, t.spec.partitions, t.spec.replicas])
     expect(topics).toEqual([
+      ['consumers.control', 1, 3],
       ['purchases', 6, 3],
       ['purchases.dead-letter', 1, 3],
     ])
