@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type BaseOptions,
+  Connection,
   compatibilityPartitioner,
+  consumerGroupDescribeV0,
+  FindCoordinatorKeyTypes,
   findErrorBy,
   Admin as KafkaAdmin,
   Consumer as KafkaConsumer,
@@ -512,6 +515,39 @@ function createAdmin(options: BaseOptions): Admin {
     },
     offsets: partitionOffsets,
     async members(group, topic) {
+      // Members of the KIP-848 protocol (this adapter's consumers) are described by the group's
+      // coordinator with ConsumerGroupDescribe; DescribeGroups knows only classic members.
+      const [coordinator] = await admin.findCoordinator({
+        keyType: FindCoordinatorKeyTypes.GROUP,
+        keys: [group],
+      })
+      if (coordinator) {
+        const connection = new Connection(options.clientId, {
+          ...(options.tls && { tls: options.tls }),
+          ...(options.sasl && { sasl: options.sasl }),
+          connectTimeout: options.connectTimeout,
+        })
+        try {
+          await connection.connect(coordinator.host, coordinator.port)
+          const { groups } = await consumerGroupDescribeV0.api.async(connection, [group], false)
+          const described = groups.find((g) => g.groupId === group)
+          if (described && described.errorCode === 0 && described.members.length > 0) {
+            return described.members.map((member) => ({
+              id: member.memberId,
+              clientId: member.clientId,
+              host: member.clientHost,
+              partitions: member.assignment.topicPartitions
+                .filter((assigned) => assigned.topicName === topic)
+                .flatMap((assigned) => assigned.partitions)
+                .sort((a, b) => a - b),
+            }))
+          }
+        } catch {
+          // A classic group (kafkajs's consumers) is not found by this API: described below.
+        } finally {
+          await connection.close().catch(() => {})
+        }
+      }
       const described = (await admin.describeGroups({ groups: [group] })).get(group)
       return [...(described?.members.values() ?? [])].map((member) => ({
         id: member.id,
