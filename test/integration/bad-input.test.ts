@@ -5,7 +5,6 @@
  * tests wait for the socket to close), and connections beyond the cap are refused.
  */
 import { randomUUID } from 'node:crypto'
-import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { AppProcess } from '../../scripts/local-stack/harness.ts'
@@ -85,8 +84,9 @@ function rawConnection(): { socket: Socket; received: Promise<string> } {
   socket.setEncoding('utf8').on('data', (chunk: string) => {
     text += chunk
   })
-  socket.on('error', () => {}) // a reset is one way of being cut
-  return { socket, received: once(socket, 'close').then(() => text) }
+  // A reset is one way of being cut: 'close' follows the error (events.once would reject on it).
+  socket.on('error', () => {})
+  return { socket, received: new Promise((resolve) => socket.on('close', () => resolve(text))) }
 }
 
 /** The status line and the JSON body of a raw HTTP answer. */
