@@ -244,7 +244,12 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
       stopping.abort()
       // Stop taking requests and consuming (a chunk in flight is finished; what was not
       // committed is read again by the next consumer), then flush what waits to be published.
-      await new Promise<void>((done) => server.close(() => done()))
+      // Under load, kept-alive connections are never idle all at once, and close() waits for
+      // them: each now answers its request in hand with `Connection: close`, then ends.
+      server.on('request', (_request, response) => response.setHeader('connection', 'close'))
+      const closed = new Promise<void>((done) => server.close(() => done()))
+      server.closeIdleConnections()
+      await closed
       await consumersStarted.catch(() => {})
       demo.stop()
       await commands?.stop()
