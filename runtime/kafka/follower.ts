@@ -25,6 +25,7 @@ export function followTopic(
 ): Follower {
   const stopping = new AbortController()
   const log = logger.child({ follows: topic })
+  let started: Consumer | undefined
   const following: Promise<Consumer | undefined> = retry(
     async () => {
       const consumer = await kafka.consumer({
@@ -35,6 +36,7 @@ export function followTopic(
       await consumer.start(async (batch) => {
         for (const message of batch.messages) onMessage(message, batch.partition)
       })
+      started = consumer
       return consumer
     },
     {
@@ -49,7 +51,10 @@ export function followTopic(
   return {
     async stop() {
       stopping.abort()
-      await (await following)?.stop()
+      if (started) return started.stop()
+      // Still connecting (Kafka away): the attempt in hand may take its client's whole retry
+      // budget; stop without waiting for it, and stop what it yields, if anything.
+      void following.then((consumer) => consumer?.stop())
     },
   }
 }
