@@ -56,7 +56,8 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
   )
   const admin = lazy(() => kafka.admin())
   const stopping = new AbortController()
-  const subscribers = config.ROLE === 'api' ? [] : await loadSubscribers()
+  const declared = await loadSubscribers()
+  const subscribers = config.ROLE === 'api' ? [] : declared
   let runners: SubscriberRunner[] = []
   const metrics = createMetrics({
     ...(subscribers.length > 0 && {
@@ -85,7 +86,7 @@ export async function startApp(config: Config, logger: AppLogger): Promise<Runni
     logger,
   )
   // The live page watches the purchases subscriber: its topic, group and dead letters.
-  const watched = (await loadSubscribers()).find((subscriber) => subscriber.topic === 'purchases')
+  const watched = declared.find((subscriber) => subscriber.topic === 'purchases')
   const queue = createQueueView(
     kafka,
     admin,
