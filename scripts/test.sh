@@ -10,13 +10,13 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 
 report=${ICECREAM_CACHE:-$HOME/.cache/icecream}/test-reports/vitest-$$.json
 mkdir -p "$(dirname "$report")"
-passed=0 failed=0
+passed=0 failed=0 failures=''
 
 check() { # name, command...: a whole-tree check counted as one test
   local name=$1
   shift
   echo "==> $name"
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)) && echo "FAILED: $name"; fi
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)) && failures+="FAILED: $name"$'\n'; fi
 }
 
 run_vitest() {
@@ -26,12 +26,20 @@ run_vitest() {
   local status=$? ok=0 bad=0
   if [ -s "$report" ]; then
     read -r ok bad < <(node -e 'const r = require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests)' "$report")
+    # Named again at the end, beside the summary, where a log's tail still shows them.
+    local named
+    named=$(node -e '
+      for (const file of require(process.argv[1]).testResults)
+        for (const t of file.assertionResults)
+          if (t.status === "failed") console.log(`FAILED: ${process.argv[2]}${file.name.replace(process.cwd() + "/", "")} > ${t.fullName}`)
+    ' "$report" "${KAFKA_CLIENT:+[KAFKA_CLIENT=$KAFKA_CLIENT] }")
+    [ -n "$named" ] && failures+="$named"$'\n'
   fi
   passed=$((passed + ok)) failed=$((failed + bad))
   # A failed global setup or an unhandled error fails the run without failing a test: count it.
   if [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; then
     failed=$((failed + 1))
-    echo "FAILED: vitest $* exited with status $status (see the errors above)"
+    failures+="FAILED: vitest $* exited with status $status (see the errors above)"$'\n'
   fi
   rm -f "$report"
 }
@@ -56,5 +64,6 @@ else
     fi
   done
 fi
+printf '%s' "$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

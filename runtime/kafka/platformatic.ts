@@ -109,6 +109,9 @@ function toIncoming(message: Fetched): IncomingMessage {
   }
 }
 
+/** How long a producer without a send budget (the dead letters') may take to connect. */
+const producerConnectTimeoutMs = 30_000
+
 async function createProducer(options: BaseOptions, bounds?: ProducerOptions): Promise<Producer> {
   let keyless = 0
   const budget = bounds && sendBudget(bounds)
@@ -128,12 +131,23 @@ async function createProducer(options: BaseOptions, bounds?: ProducerOptions): P
     // messages rotate: the compatible partitioner alone would put them all on partition 0.
     partitioner: (message, key) => (key ? compatibilityPartitioner(message, key) : keyless++),
   })
+  // Connects and gets the producer id now, so a broker that is down fails here, not later. The
+  // library retries a refused bootstrap connection without end (its `retries` apart), so the
+  // attempt gets a deadline: the send's budget.
+  const connectWithinMs = bounds?.sendTimeoutMs ?? producerConnectTimeoutMs
+  const gaveUp = new AbortController()
   try {
-    // Connects and gets the producer id now, so a broker that is down fails here, not later.
-    await producer.initIdempotentProducer({})
+    await Promise.race([
+      producer.initIdempotentProducer({}),
+      sleep(connectWithinMs, undefined, { signal: gaveUp.signal }).then(() => {
+        throw new Error(`no connection to Kafka within ${connectWithinMs} ms`)
+      }),
+    ])
   } catch (error) {
-    await producer.close()
+    await producer.close(true)
     throw error
+  } finally {
+    gaveUp.abort()
   }
   return {
     async send(batches) {

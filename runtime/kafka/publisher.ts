@@ -62,7 +62,8 @@ export function createPublisher(
   logger: AppLogger,
 ): Publisher {
   let getProducer = lazy(connect)
-  let connected = false
+  /** The producer the last send used (or is connecting): close() disconnects it, never a new one. */
+  let lastConnecting: Promise<Producer> | undefined
   const pending: PendingEvent[] = []
   let timer: NodeJS.Timeout | undefined
   let inFlight: Promise<void> | undefined
@@ -78,8 +79,8 @@ export function createPublisher(
     const connecting = current()
     let sent: PendingEvent[] = []
     const overdue = new AbortController()
+    lastConnecting = connecting
     try {
-      connected = true
       // The adapter's timeouts fit in timeoutMs; whatever it does, a send holding up every batch
       // behind it ends here, and its producer is retired like any failed one. A slow connect
       // fails only this batch: the next one waits for the same connection (starting anew each
@@ -110,7 +111,7 @@ export function createPublisher(
       // it while acknowledging it (seen with kafkajs): the next batch goes through a new one.
       if (sent.length > 0 && getProducer === current) {
         getProducer = lazy(connect)
-        connected = false
+        lastConnecting = undefined
         void connecting.then(
           (producer) => producer.disconnect(),
           () => {},
@@ -191,7 +192,7 @@ export function createPublisher(
         drain()
         await inFlight
       }
-      if (connected) await (await getProducer().catch(() => undefined))?.disconnect()
+      await (await lastConnecting?.catch(() => undefined))?.disconnect()
     },
   }
 }
