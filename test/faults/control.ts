@@ -4,6 +4,7 @@
  * the global setup) and `faultControl` (in the tests) carry the few faults across.
  */
 import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import type { AppProcess, Harness, ProcessSpec } from '../../scripts/local-stack/harness.ts'
@@ -46,13 +47,51 @@ interface ControlOptions {
   log: Log
 }
 
+/** The chart's liveness probe (chart/templates/deployment.yaml), as the kubelet runs it. */
+const liveness = { periodMs: 10_000, timeoutMs: 2_000, failureThreshold: 3 }
+
 export async function startControlServer(options: ControlOptions) {
   const { harness, stack, proxies, log } = options
+  /** The apps that should run (a test's stop or kill takes one out), and those that do. */
+  const wanted = new Map<string, ProcessSpec>()
   const running = new Map<string, AppProcess>()
   const startApp = async (name: string, spec: ProcessSpec) => {
+    wanted.set(name, spec)
     running.set(name, await harness.start({ ...spec, name }))
   }
   for (const [name, spec] of Object.entries(options.apps)) await startApp(name, spec)
+
+  // What Kubernetes does for the deployed app: a process whose /healthz fails three probes in a
+  // row (a consumer whose client kept giving up, or a crashed process) is replaced, again until
+  // one comes up. Without it a scenario would test a restart policy the chart does not have.
+  const closing = new AbortController()
+  const failures = new Map<string, number>()
+  const probe = async (url: string) => {
+    const signal = AbortSignal.timeout(liveness.timeoutMs)
+    const response = await fetch(`${url}/healthz`, { signal }).catch(() => undefined)
+    await response?.body?.cancel()
+    return response?.ok === true
+  }
+  const kubelet = (async () => {
+    while (!closing.signal.aborted) {
+      await sleep(liveness.periodMs, undefined, { signal: closing.signal }).catch(() => {})
+      for (const [name, spec] of wanted) {
+        const app = running.get(name)
+        if (closing.signal.aborted || (app && (await probe(app.url)))) {
+          failures.delete(name)
+          continue
+        }
+        const failed = (failures.get(name) ?? 0) + 1
+        failures.set(name, failed)
+        if (failed < liveness.failureThreshold || wanted.get(name) !== spec) continue
+        log(`${name}: liveness failed ${failed} times, restarting it as the kubelet would`)
+        failures.delete(name)
+        running.delete(name)
+        await app?.stop()
+        await startApp(name, spec).catch((error: unknown) => log(`${name}: ${error}`))
+      }
+    }
+  })()
 
   const app = new Hono()
   app.post('/kafka/:id/:action', async (c) => {
@@ -100,6 +139,7 @@ export async function startControlServer(options: ControlOptions) {
     }
     const process = running.get(name)
     if (!process || !['stop', 'kill'].includes(action)) return c.notFound()
+    wanted.delete(name)
     running.delete(name)
     return c.json({ code: await process[action as 'stop' | 'kill']() })
   })
@@ -109,7 +149,11 @@ export async function startControlServer(options: ControlOptions) {
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((closed) => server.close(() => closed())),
+    close: async () => {
+      closing.abort()
+      await kubelet
+      await new Promise<void>((closed) => server.close(() => closed()))
+    },
   }
 }
 
