@@ -146,7 +146,9 @@ export async function startAuditedLoad(
       wake()
     })
 
-  const agent = new Agent({ keepAlive: true, maxSockets: connections })
+  // An idle connection is dropped before the API's keep-alive timeout (HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  // 5 s) can close it under a request just sent on it: that race reads as ECONNRESET.
+  const agent = new Agent({ keepAlive: true, maxSockets: connections, timeout: 4_000 })
   const send = async (purchase: PurchaseInput) => {
     let answer: string
     let answeredInMs = 0
