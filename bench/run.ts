@@ -6,9 +6,13 @@
  * the markdown table rendered from it (latest.md, and the README's bench block) and SVG charts.
  * bench/README.md explains the rows and the variables that shorten a run or pick its sections.
  */
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
 import type { PurchaseEvent } from '../handlers/purchase.ts'
 import { toPurchase } from '../handlers/purchase.ts'
 import storePurchases from '../handlers/subscribers/store-purchases.ts'
@@ -23,12 +27,11 @@ import { kafkaName } from '../runtime/kafka/topics.ts'
 import { createPurchaseGenerator } from '../runtime/load/purchases.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { cacheDir } from '../scripts/local-stack/fetch.ts'
-import { type AppProcess, startHarness } from '../scripts/local-stack/harness.ts'
+import { type AppProcess, type ProcessSpec, startHarness } from '../scripts/local-stack/harness.ts'
 import type { RunningStack } from '../scripts/local-stack/stack.ts'
 import { measureBuffering } from './buffering.ts'
 import { flameGraph } from './charts.ts'
 import { measureFreshness } from './freshness.ts'
-import { call } from './http-client.ts'
 import {
   bulkCeiling,
   drainConsumer,
@@ -81,9 +84,15 @@ const dataset: Dataset = {
 const bufferingSeconds = count('BENCH_BUFFERING_SECONDS', 60)
 const portBase = count('BENCH_PORT_BASE', 39_000)
 const profiling = process.env.BENCH_PROFILE === '1'
+/** The consumers' DEMO_CONTROL_TOKEN: (d) pauses and resumes them over HTTP. */
+const controlToken = randomBytes(24).toString('hex')
 const batchSize = 500
 const connections = 64
-const queryConcurrency = 16
+/**
+ * One caller (a query's own time: the target's row) and sixteen (the cores shared by the API,
+ * Elasticsearch and the callers: queueing shows).
+ */
+const queryConcurrencies = [1, 16] as const
 const querySeconds = 5
 const bulkChunk = 1_000
 const partitions = topics.purchases.partitions
@@ -180,6 +189,11 @@ const names = {
   javaLatencyTopic: `${run}-java-latency`,
   bulkIndex: `${run}-bulk`,
 }
+say('building the app as the image does (npm run build: dist/)')
+execFileSync('npm', ['run', 'build', '--silent'], {
+  cwd: join(import.meta.dirname, '..'),
+  stdio: 'inherit',
+})
 const harness = startHarness({
   dataDir,
   ports,
@@ -196,10 +210,36 @@ const harness = startHarness({
 cleanups.push(() => harness.stop())
 
 /** App processes write a CPU profile each when BENCH_PROFILE=1 (on exit, into results/profiles). */
-const profileEnv = (): Record<string, string> =>
-  profiling
-    ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profilesDir}` }
-    : {}
+const repoRoot = join(import.meta.dirname, '..')
+/** What `npm run build` makes and the image runs. */
+const builtEntry = 'dist/runtime/main.js'
+
+/** Half the memory limit chart/values.yaml gives the role's container, in MiB. */
+function chartHeapMiB(role: ProcessSpec['role']): number {
+  const values = parseYaml(readFileSync(join(repoRoot, 'chart', 'values.yaml'), 'utf8'))
+  const limit = String(values?.[role]?.resources?.limits?.memory ?? '')
+  const mebibytes = limit.endsWith('Gi')
+    ? Number.parseFloat(limit) * 1024
+    : Number.parseFloat(limit)
+  if (!limit.match(/^\d+(Mi|Gi)$/))
+    throw new Error(`chart/values.yaml: ${role}.resources.limits.memory is ${limit}`)
+  return Math.floor(mebibytes / 2)
+}
+
+/**
+ * An API or consumer process as the chart deploys it: the image's built JavaScript (`npm run
+ * build`, no TypeScript loader), with the heap Node gives itself in the chart's container (half
+ * of its memory limit), and CPU profiles when asked for.
+ */
+function startApp(spec: ProcessSpec): Promise<AppProcess> {
+  const heapMiB = chartHeapMiB(spec.role)
+  const profile = profiling ? ` --cpu-prof --cpu-prof-dir=${profilesDir}` : ''
+  return harness.start({
+    entry: builtEntry,
+    ...spec,
+    env: { ...spec.env, NODE_OPTIONS: `--max-old-space-size=${heapMiB}${profile}` },
+  })
+}
 
 /** Runs `work` with an app process, stopping it after; answers the work and the process's peak RSS. */
 async function withProcess<T>(
@@ -325,25 +365,25 @@ async function throughput(stack: RunningStack, config: Config): Promise<void> {
   })
   const apis = await eachMode((mode, index) =>
     inTurn(adapters, (adapter, at) =>
-      harness.start({
+      startApp({
         role: 'api',
         name: `API ${mode} ${adapter}`,
         port: ports.api + 1 + 2 * index + at,
-        env: { KAFKA_CLIENT: adapter, ...apiModes[mode].env, ...profileEnv() },
+        env: { KAFKA_CLIENT: adapter, ...apiModes[mode].env },
         output: join(logsDir, `bench-api-${apiModes[mode].letter}-${adapter}.log`),
       }),
     ),
   )
   const consumers = await inTurn(adapters, (adapter, at) =>
-    harness.start({
+    startApp({
       role: 'consumer',
       name: `consumer ${adapter}`,
       port: ports.consumer + at,
       env: {
         KAFKA_CLIENT: adapter,
         KAFKA_NAME_PREFIX: names.adapterPrefix(adapter),
-        CONSUMER_CONTROL: 'true',
-        ...profileEnv(),
+        DEMO_CONTROLS: 'true',
+        DEMO_CONTROL_TOKEN: controlToken,
       },
       output: join(logsDir, `bench-consumer-${adapter}.log`),
     }),
@@ -351,8 +391,16 @@ async function throughput(stack: RunningStack, config: Config): Promise<void> {
   const processes = [bare, ...apis.batched, ...apis.unbatched, ...consumers]
   cleanups.push(() => Promise.all(processes.map((app) => app.stop())))
   const memory = new Map(processes.map((app) => [app, watchMemory(app.pid)]))
-  const control = (consumer: AppProcess, action: 'pause' | 'resume') =>
-    call(`${consumer.url}/consumer/${action}`, 'POST')
+  // Paused between drains, so each (d) drains exactly what its round's (a) wrote.
+  const control = async (consumer: AppProcess, action: 'pause' | 'resume') => {
+    const response = await fetch(`${consumer.url}/consumer/${action}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${controlToken}` },
+    })
+    if (!response.ok) {
+      throw new Error(`${action} ${consumer.name}: ${response.status} ${await response.text()}`)
+    }
+  }
   await Promise.all(consumers.map((consumer) => control(consumer, 'pause')))
 
   for (let round = 1; round <= rounds; round++) {
@@ -627,7 +675,7 @@ async function freshness(stack: RunningStack, config: Config): Promise<void> {
     await eachAdapter(async (adapter) => {
       const prefix = names.adapterPrefix(adapter)
       const env = { KAFKA_CLIENT: adapter, KAFKA_NAME_PREFIX: prefix }
-      const consumer = await harness.start({
+      const consumer = await startApp({
         role: 'consumer',
         port: ports.consumer,
         env,
@@ -635,7 +683,7 @@ async function freshness(stack: RunningStack, config: Config): Promise<void> {
       })
       try {
         const { result, peakMiB } = await withProcess(
-          harness.start({
+          startApp({
             role: 'api',
             port: ports.api,
             env,
@@ -746,32 +794,37 @@ async function queries(config: Config, env: Record<string, string>): Promise<voi
   })
   cleanups.push(() => apiStoreClient.close())
   const store = createElasticsearchStore(apiStoreClient, index)
-  const figures = {
-    day: { api: [] as number[][], direct: [] as number[][] },
-    summary: { api: [] as number[][], direct: [] as number[][] },
+  type Figures = Record<'api' | 'direct', number[][]>
+  const figures = new Map<string, Figures>()
+  const figuresOf = (kind: string, concurrency: number) => {
+    const key = `${kind} ${concurrency}`
+    if (!figures.has(key)) figures.set(key, { api: [], direct: [] })
+    return figures.get(key) as Figures
   }
   const { result } = await withProcess(
-    harness.start({
+    startApp({
       role: 'api',
       port: ports.api,
-      env: { ELASTICSEARCH_INDEX: index, ...profileEnv() },
+      env: { ELASTICSEARCH_INDEX: index },
       output: join(logsDir, 'bench-queries-api.log'),
     }),
     async (app) => {
       let failed = 0
       for (let round = 1; round <= rounds; round++) {
-        for (const kind of ['day', 'summary'] as const) {
-          for (const [side, target] of [
-            ['api', { apiUrl: app.url }],
-            ['direct', { store }],
-          ] as const) {
-            const load = await loadQueries(kind, target, dataset, queryConcurrency, querySeconds)
-            failed += load.failed
-            figures[kind][side].push([load.perSecond, load.p50, load.p99])
-            say(
-              `[round ${round}/${rounds}] q. ${kind} query ${side === 'api' ? 'through the API' : 'straight to Elasticsearch'}: ` +
-                `${Math.round(load.perSecond)}/s, p50 ${load.p50} ms, p99 ${load.p99} ms`,
-            )
+        for (const concurrency of queryConcurrencies) {
+          for (const kind of ['day', 'summary'] as const) {
+            for (const [side, target] of [
+              ['api', { apiUrl: app.url }],
+              ['direct', { store }],
+            ] as const) {
+              const load = await loadQueries(kind, target, dataset, concurrency, querySeconds)
+              failed += load.failed
+              figuresOf(kind, concurrency)[side].push([load.perSecond, load.p50, load.p99])
+              say(
+                `[round ${round}/${rounds}] q. ${kind} query ${side === 'api' ? 'through the API' : 'straight to Elasticsearch'}, ${concurrency} concurrent: ` +
+                  `${Math.round(load.perSecond)}/s, p50 ${load.p50} ms, p99 ${load.p99} ms`,
+              )
+            }
           }
         }
       }
@@ -780,35 +833,38 @@ async function queries(config: Config, env: Record<string, string>): Promise<voi
   )
   if (result > 0) notes.push(`(q) ${result} queries failed or answered non-200.`)
   const column = (values: number[][], at: number) => values.map((value) => value[at] as number)
-  for (const [kind, what] of [
-    [
-      'day',
-      `GET /purchases/{shop}?date= (a shop's day, ~${Math.round(dataset.purchases / dataset.shops / dataset.days)} purchases)`,
-    ],
-    ['summary', 'GET /shops/{shop}/summary over 30 days'],
-  ] as const) {
-    const { api, direct } = figures[kind]
-    rows.push(
-      {
-        id: 'q',
-        measurement: `${what} over ${dataset.purchases.toLocaleString('en-US')} docs, ${queryConcurrency} concurrent: p99`,
-        unit: 'ms',
-        figure: spread(column(api, 2)),
-        detail: `p50 ${spread(column(api, 1)).median} ms, ${Math.round(spread(column(api, 0)).median)}/s`,
-        ratios: [
-          { of: 'of q0 (queries/s)', value: pairedRatio(column(api, 0), column(direct, 0)) },
-        ],
-        ...(kind === 'day' && { target: targets.dayQueryP99Ms }),
-      },
-      {
-        id: 'q0',
-        measurement: `the same ${kind} query straight to Elasticsearch (the store's query): p99`,
-        unit: 'ms',
-        figure: spread(column(direct, 2)),
-        detail: `p50 ${spread(column(direct, 1)).median} ms, ${Math.round(spread(column(direct, 0)).median)}/s`,
-        ratios: [],
-      },
-    )
+  for (const concurrency of queryConcurrencies) {
+    for (const [kind, what] of [
+      [
+        'day',
+        `GET /purchases/{shop}?date= (a shop's day, ~${Math.round(dataset.purchases / dataset.shops / dataset.days)} purchases)`,
+      ],
+      ['summary', 'GET /shops/{shop}/summary over 30 days'],
+    ] as const) {
+      const { api, direct } = figuresOf(kind, concurrency)
+      const callers = concurrency === 1 ? 'one caller' : `${concurrency} concurrent callers`
+      rows.push(
+        {
+          id: 'q',
+          measurement: `${what} over ${dataset.purchases.toLocaleString('en-US')} docs, ${callers}: p99`,
+          unit: 'ms',
+          figure: spread(column(api, 2)),
+          detail: `p50 ${spread(column(api, 1)).median} ms, ${Math.round(spread(column(api, 0)).median)}/s`,
+          ratios: [
+            { of: 'of q0 (queries/s)', value: pairedRatio(column(api, 0), column(direct, 0)) },
+          ],
+          ...(kind === 'day' && concurrency === 1 && { target: targets.dayQueryP99Ms }),
+        },
+        {
+          id: 'q0',
+          measurement: `the same ${kind} query straight to Elasticsearch (the store's query), ${callers}: p99`,
+          unit: 'ms',
+          figure: spread(column(direct, 2)),
+          detail: `p50 ${spread(column(direct, 1)).median} ms, ${Math.round(spread(column(direct, 0)).median)}/s`,
+          ratios: [],
+        },
+      )
+    }
   }
 }
 
@@ -826,7 +882,7 @@ async function buffering(config: Config): Promise<void> {
     `l. buffering: ${offered}/s offered straight to the topic for ${bufferingSeconds} s, a ${adapter} consumer storing`,
   )
   const { result, peakMiB } = await withProcess(
-    harness.start({
+    startApp({
       role: 'consumer',
       port: ports.consumer,
       env: { KAFKA_CLIENT: adapter, KAFKA_NAME_PREFIX: prefix },

@@ -42,7 +42,11 @@ async function withKafkaAdmin(config: Config, work: (admin: Admin) => Promise<vo
 // The app processes get Node's flag; this process (the stack check and the admins use kafkajs
 // here too) started with its flags already set, so its warning printer skips that one warning.
 const kafkajsWarning = 'TimeoutNegativeWarning'
-const nodeArgs = [`--disable-warning=${kafkajsWarning}`, '--import', 'tsx']
+const nodeArgs = (entry: string) => [
+  `--disable-warning=${kafkajsWarning}`,
+  // TypeScript through tsx; built JavaScript (the image's dist/) as it is.
+  ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []),
+]
 for (const print of process.listeners('warning')) {
   process.off('warning', print)
   process.on('warning', (warning) => {
@@ -66,7 +70,10 @@ export interface AppProcessOptions {
   port?: number
   /** A file for its stdout and stderr, or a function for each line of its stdout (stderr passes through). */
   output: string | ((line: string) => void)
-  /** Relative to the repository; the bench's bare HTTP server replaces runtime/main.ts. */
+  /**
+   * Relative to the repository: runtime/main.ts by default; the bench runs the built
+   * dist/runtime/main.js, and its bare HTTP server in place of the app.
+   */
   entry?: string
   /** Progress lines while it starts. */
   log?: Log
@@ -93,13 +100,13 @@ export interface AppProcess {
 
 /** Spawns the app (`node runtime/main.ts`) and resolves once its /readyz answers 200. */
 export async function startAppProcess(options: AppProcessOptions): Promise<AppProcess> {
-  const { name, output, log = () => {} } = options
+  const { name, output, log = () => {}, entry = 'runtime/main.ts' } = options
   const port = options.port ?? (await freePort())
   if (options.port) await assertPortFree(port, `${name} port`)
   const url = `http://127.0.0.1:${port}`
   const fd = typeof output === 'string' ? openSync(output, 'w') : undefined
   const child = watched(
-    spawn(process.execPath, [...nodeArgs, options.entry ?? 'runtime/main.ts'], {
+    spawn(process.execPath, [...nodeArgs(entry), entry], {
       cwd: repoRoot,
       env: { ...process.env, ...options.env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: fd === undefined ? ['ignore', 'pipe', 'inherit'] : ['ignore', fd, fd],
