@@ -259,9 +259,18 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
     c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   )
 
-  app.notFound((c) =>
-    problem(c, 404, 'Not found', { detail: `no route for ${c.req.method} ${c.req.path}` }),
-  )
+  // A path that exists, asked with a method it does not take: 405 naming those it does
+  // (RFC 9110), read from the routes at the time of asking (the live page's come later).
+  app.notFound((c) => {
+    const allowed = allowedMethods(app.routes, c.req.path)
+    if (allowed.length > 0) {
+      return problem(c, 405, 'Method not allowed', {
+        detail: `${c.req.path} takes ${allowed.join(', ')}`,
+        headers: { allow: allowed.join(', ') },
+      })
+    }
+    return problem(c, 404, 'Not found', { detail: `no route for ${c.req.method} ${c.req.path}` })
+  })
 
   app.onError((error, c) => {
     if (error instanceof ValidationProblem) {
@@ -295,4 +304,22 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
   })
 
   return app
+}
+
+const routePatterns = new Map<string, URLPattern>()
+
+/** The methods routes take at `path`; HEAD wherever GET is, as Hono answers it. */
+function allowedMethods(routes: { method: string; path: string }[], path: string): string[] {
+  const methods = new Set<string>()
+  for (const route of routes) {
+    if (route.method === 'ALL') continue
+    let pattern = routePatterns.get(route.path)
+    if (!pattern) {
+      pattern = new URLPattern({ pathname: route.path })
+      routePatterns.set(route.path, pattern)
+    }
+    if (pattern.test({ pathname: path })) methods.add(route.method)
+  }
+  if (methods.has('GET')) methods.add('HEAD')
+  return [...methods]
 }

@@ -83,6 +83,20 @@ describe('HTTP runtime', () => {
     expect(await response.json()).toMatchObject({ status: 404, title: 'Not found' })
   })
 
+  test('a known path asked with another method is a 405 problem naming the methods it takes', async () => {
+    const { app } = await memoryApp()
+    for (const [method, path, allow] of [
+      ['PATCH', '/purchases', 'POST'],
+      ['DELETE', '/purchases/7b0d8b4e-8f6a-4a63-9c36-3f1f5bb1e1a1', 'GET, HEAD'],
+      ['PUT', '/healthz', 'GET, HEAD'],
+    ] as const) {
+      const response = await app.request(path, { method })
+      expect(response.status, `${method} ${path}`).toBe(405)
+      expect(response.headers.get('allow')).toBe(allow)
+      expect(await response.json()).toMatchObject({ status: 405, title: 'Method not allowed' })
+    }
+  })
+
   test('Kafka down is a 503 with Retry-After', async () => {
     const { app, ports } = await memoryApp()
     ports.outage.kafka = true
