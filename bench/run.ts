@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: what the queue costs and what it buys, measured on this machine in one run
- * (about 15-20 minutes). Starts its own Kafka and Elasticsearch, gives the run its own topics and
+ * (about 17 minutes on 2 cores). Starts its own Kafka and Elasticsearch, gives the run its own topics and
  * indices, and measures in paired rounds: each measurement and its ceiling alternately, round
  * after round, each Kafka-bound one with every Kafka adapter. Writes bench/results/latest.json,
  * the markdown table rendered from it (latest.md, and the README's bench block) and SVG charts.
