@@ -49,7 +49,8 @@ export const Scoop = z
         flavourPattern,
         `must be 1 to ${limits.flavourLength} characters, no control characters, no space at either end`,
       )
-      .meta({ description: 'Flavour name.', example: 'vanilla' }),
+      // Stated again: the OpenAPI generator writes a flagged pattern with its `/u` attached.
+      .meta({ description: 'Flavour name.', example: 'vanilla', pattern: flavourPattern.source }),
     quantity: z
       .int()
       .min(1)

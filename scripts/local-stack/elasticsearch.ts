@@ -185,6 +185,9 @@ export async function startElasticsearch(
   s: ElasticsearchSetup,
   es: PreparedElasticsearch,
 ): Promise<Daemon> {
+  // A start killed while Elasticsearch wrote its keystore leaves this behind, and every later
+  // start then dies on it (FileAlreadyExistsException) before it logs anything else.
+  await rm(join(es.home, 'config', 'elasticsearch.keystore.tmp'), { force: true })
   // Rewritten on every start so ports follow the options. Security as on ECK: HTTPS + basic auth.
   await writeFile(
     join(es.home, 'config', 'elasticsearch.yml'),

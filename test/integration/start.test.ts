@@ -146,7 +146,7 @@ function stackProcesses(): ProcessInfo[] {
  * are gone.
  */
 async function endAndExpectNothingLeft(supervisor: Supervisor, end: () => void): Promise<void> {
-  const started = await vi.waitFor(() => {
+  const launched = vi.waitFor(() => {
     const found = descendants(supervisor.child.pid as number)
     for (const daemon of ['kafka', 'elasticsearch']) {
       const pidFile = join(supervisorEnv.LOCAL_STACK_DIR, 'run', `${daemon}.pid`)
@@ -154,6 +154,14 @@ async function endAndExpectNothingLeft(supervisor: Supervisor, end: () => void):
     }
     return found
   }, startPatience)
+  // A supervisor that gave up (a daemon that failed to start) ends the wait with its output.
+  const gaveUp = new Promise<never>((_, reject) =>
+    supervisor.child.once('exit', () =>
+      reject(new Error(`the supervisor exited first:\n${supervisor.output()}`)),
+    ),
+  )
+  for (const settled of [launched, gaveUp]) settled.catch(() => {})
+  const started = await Promise.race([launched, gaveUp])
   end()
   await vi.waitFor(() => {
     expect(stillRunning(started)).toEqual([])

@@ -155,6 +155,36 @@ describe('HTTP runtime', () => {
     expect((await app.request('/healthz/')).status).toBe(200)
   })
 
+  test("the OpenAPI document's patterns are the code's own, as bare expressions", async () => {
+    const { app } = await memoryApp()
+    const text = await (await app.request('/openapi.json')).text()
+    const patterns = [...text.matchAll(/"pattern":("(?:[^"\\]|\\.)*")/g)].map(
+      ([, json]) => JSON.parse(json as string) as string,
+    )
+    expect(patterns.length).toBeGreaterThan(0)
+    for (const pattern of patterns) {
+      // A generator that writes a flagged RegExp whole leaves its `/u` at the end.
+      expect(pattern).toMatch(/\$$/)
+      expect(() => new RegExp(pattern, 'u')).not.toThrow()
+    }
+    const flavour = new RegExp(
+      (
+        JSON.parse(text) as {
+          components: { schemas: { Scoop: { properties: { type: { pattern: string } } } } }
+        }
+      ).components.schemas.Scoop.properties.type.pattern,
+      'u',
+    )
+    expect(['chocolate', 'lemon sorbet', 'x'.repeat(64)].map((name) => flavour.test(name))).toEqual(
+      [true, true, true],
+    )
+    expect([' vanilla', 'x'.repeat(65), 'a\u0000b'].map((name) => flavour.test(name))).toEqual([
+      false,
+      false,
+      false,
+    ])
+  })
+
   test('OpenAPI lists every route with its schemas, and /docs serves its own assets', async () => {
     const { app } = await memoryApp()
     const spec = (await (await app.request('/openapi.json')).json()) as {
