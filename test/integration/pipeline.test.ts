@@ -19,7 +19,8 @@ let app: TestPipeline
 beforeAll(async () => {
   // Topics and a group of its own: members that other test files started and stopped cannot
   // trigger a rebalance (and so a redelivery) while this file counts what its consumer handles.
-  app = await startTestPipeline({ KAFKA_NAME_PREFIX: isolatedPrefix() })
+  // No canary: its purchases would count in the exactly-once test's counters.
+  app = await startTestPipeline({ KAFKA_NAME_PREFIX: isolatedPrefix(), CANARY_INTERVAL_MS: '0' })
 })
 afterAll(() => app?.stop())
 
