@@ -214,10 +214,12 @@ const repoRoot = join(import.meta.dirname, '..')
 /** What `npm run build` makes and the image runs. */
 const builtEntry = 'dist/runtime/main.js'
 
+/** The chart's values, read once for every app process the run starts. */
+const chartValues = parseYaml(readFileSync(join(repoRoot, 'chart', 'values.yaml'), 'utf8'))
+
 /** Half the memory limit chart/values.yaml gives the role's container, in MiB. */
 function chartHeapMiB(role: ProcessSpec['role']): number {
-  const values = parseYaml(readFileSync(join(repoRoot, 'chart', 'values.yaml'), 'utf8'))
-  const limit = String(values?.[role]?.resources?.limits?.memory ?? '')
+  const limit = String(chartValues?.[role]?.resources?.limits?.memory ?? '')
   const mebibytes = limit.endsWith('Gi')
     ? Number.parseFloat(limit) * 1024
     : Number.parseFloat(limit)
