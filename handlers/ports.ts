@@ -85,8 +85,13 @@ export interface GroupMember {
 export interface Rebalance {
   at: string
   members: number
-  /** How long partitions were without an owner around it, in milliseconds. */
+  /**
+   * How long the readings saw partitions without an owner, in milliseconds: from the first reading
+   * that did to the one that saw the new owners. 0 when no reading fell inside the rebalance.
+   */
   unownedMs: number
+  /** Time between the reading that saw the change and the one before it: the resolution. */
+  readingsApartMs: number
 }
 
 export interface DeadLetter {

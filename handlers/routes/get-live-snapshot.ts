@@ -33,7 +33,14 @@ const Snapshot = z
         }),
       )
       .nullable(),
-    rebalances: z.array(z.object({ at: z.string(), members: z.number(), unownedMs: z.number() })),
+    rebalances: z.array(
+      z.object({
+        at: z.string(),
+        members: z.number(),
+        unownedMs: z.number(),
+        readingsApartMs: z.number(),
+      }),
+    ),
     documents: z.number().nullable(),
     deadLetters: z.number().nullable(),
     latestPurchases: z.array(Purchase).nullable(),

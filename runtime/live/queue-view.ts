@@ -53,6 +53,7 @@ export function createQueueView(
   const rebalances: Rebalance[] = []
   let lastOwnership: string | undefined
   let unownedSince: number | undefined
+  let lastReadingAt: number | undefined
   const deadLetters: DeadLetter[] = []
   // Started on the first look at the dead letters, so an API nobody watches reads none.
   let follower: { stop(): Promise<void> } | undefined
@@ -114,12 +115,14 @@ export function createQueueView(
             at: new Date(now).toISOString(),
             members: result.length,
             unownedMs: unownedSince === undefined ? 0 : now - unownedSince,
+            readingsApartMs: now - (lastReadingAt ?? now),
           })
           rebalances.splice(0, Math.max(0, rebalances.length - keptRebalances))
         }
         lastOwnership = ownership
       }
       if (complete) unownedSince = undefined
+      lastReadingAt = now
       return result
     },
 

@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { appMetrics } from '../chart/exported-series.ts'
 import { isolatedPrefix, startTestApp, type TestApp } from '../support/app.ts'
 import { launchChromium } from '../support/chromium.ts'
 
@@ -104,6 +105,7 @@ describe('the live page, in a browser, on the real stack', () => {
 
   test('adding a consumer moves partitions to it, and the rebalance shows', async () => {
     const before = Number(await page.locator('#rebalances').getAttribute('data-count'))
+    const added = performance.now()
     await click('consumers-add')
     await expect
       .poll(async () => {
@@ -111,6 +113,8 @@ describe('the live page, in a browser, on the real stack', () => {
         return owned.length === 2 && owned.every((partitions) => partitions !== '')
       }, slow)
       .toBe(true)
+    // From the click to the page showing both members with partitions: the rebalance as watched.
+    shown.secondsToRebalance = Number(((performance.now() - added) / 1000).toFixed(1))
     await expect
       .poll(async () => Number(await page.locator('#rebalances').getAttribute('data-count')), slow)
       .toBeGreaterThan(before)
@@ -139,4 +143,54 @@ describe('the live page, in a browser, on the real stack', () => {
     await shot('7-redriven')
     expect(consoleErrors).toEqual([])
   })
+
+  test("the processes behind it export the registry's series with every declared label, which the dashboard and alerts are checked against", async () => {
+    const scraped = await Promise.all(
+      [api, consumer].map(async ({ url }) =>
+        parseExposition(await (await fetch(`${url}/metrics`)).text()),
+      ),
+    )
+    const types = new Map(scraped.flatMap(({ types }) => [...types]))
+    const labelSets = scraped.flatMap(({ samples }) => samples)
+    const seen = new Set<string>()
+    for (const metric of appMetrics()) {
+      expect(types.get(metric.name), metric.name).toBe(metric.type)
+      const extra =
+        metric.type === 'histogram' ? ['le'] : metric.type === 'summary' ? ['quantile'] : []
+      for (const { family, series, labels } of labelSets) {
+        if (family !== metric.name) continue
+        seen.add(family)
+        const expected = series.endsWith('_sum') || series.endsWith('_count') ? [] : extra
+        expect(labels, series).toEqual([...metric.labelNames, ...expected].sort())
+      }
+    }
+    // What the page's run did shows in the series the dashboard and the alerts read.
+    for (const family of [
+      'http_request_duration_seconds',
+      'kafka_published_events_total',
+      'kafka_consumed_events_total',
+      'kafka_consumer_lag',
+      'canary_freshness_seconds',
+    ])
+      expect(seen, family).toContain(family)
+  })
 })
+
+/** The Prometheus text exposition: each family's type, and each sample's sorted label names. */
+function parseExposition(text: string) {
+  const types = new Map<string, string>()
+  const samples: { family: string; series: string; labels: string[] }[] = []
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line)
+    if (type) types.set(type[1] as string, type[2] as string)
+    const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? \S+$/.exec(line)
+    if (!sample) continue
+    const series = sample[1] as string
+    const family = types.has(series) ? series : series.replace(/_(bucket|sum|count)$/, '')
+    const labels = [...(sample[2] ?? '').matchAll(/(\w+)="(?:[^"\\]|\\.)*"/g)].map(
+      (m) => m[1] as string,
+    )
+    samples.push({ family, series, labels: labels.sort() })
+  }
+  return { types, samples }
+}

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest'
+import { describe, expect, test, vi } from 'vitest'
 import { maxReplays } from '../../handlers/live.ts'
 import type { DeadLetter } from '../../handlers/ports.ts'
 import storePurchases from '../../handlers/subscribers/store-purchases.ts'
@@ -264,19 +264,44 @@ describe('the queue view on Kafka', () => {
     partitions,
   })
 
-  test('a change of owners is a rebalance, with the time partitions had no owner', async () => {
+  test('a change of owners is a rebalance, with the time readings saw partitions without an owner', async () => {
     const view = fakeAdmin([
       [member('a', [0, 1])],
       [member('a', []), member('b', [])],
+      [member('a', []), member('b', [])],
       [member('a', [0]), member('b', [1])],
+      [member('a', [0, 1])],
     ])
-    await view.members()
-    expect(await view.rebalances()).toEqual([])
-    await view.members()
-    await view.members()
-    const [rebalance] = await view.rebalances()
-    expect(rebalance).toMatchObject({ members: 2, unownedMs: expect.any(Number) })
-    expect(rebalance?.unownedMs).toBeGreaterThanOrEqual(0)
+    const readAt = async (ms: number) => {
+      vi.setSystemTime(ms)
+      await view.members()
+    }
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      await readAt(10_000)
+      expect(await view.rebalances()).toEqual([])
+      await readAt(11_000) // the first reading inside the rebalance
+      await readAt(12_000)
+      await readAt(13_500) // the new owners
+      expect(await view.rebalances()).toEqual([
+        {
+          at: new Date(13_500).toISOString(),
+          members: 2,
+          unownedMs: 2_500,
+          readingsApartMs: 1_500,
+        },
+      ])
+      // No reading fell inside the next one: it is said to lie between two readings.
+      await readAt(14_500)
+      expect((await view.rebalances())[1]).toEqual({
+        at: new Date(14_500).toISOString(),
+        members: 1,
+        unownedMs: 0,
+        readingsApartMs: 1_000,
+      })
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   test('a dead letter is read from its headers, replay count included', () => {

@@ -14,7 +14,7 @@ interface Snapshot {
     | { partition: number; end: number; committed: number; oldestWaitingSince: string | null }[]
     | null
   members: { id: string; clientId: string; host: string; partitions: number[] }[] | null
-  rebalances: { at: string; members: number; unownedMs: number }[]
+  rebalances: { at: string; members: number; unownedMs: number; readingsApartMs: number }[]
   documents: number | null
   deadLetters: number | null
   latestPurchases:
@@ -261,7 +261,11 @@ function renderGroup(snapshot: Snapshot) {
     .toReversed()
     .map(
       (r) =>
-        `<li>${format.time(r.at)}: ${r.members} member${r.members === 1 ? '' : 's'}, partitions without an owner for ${format.seconds(r.unownedMs / 1000)}</li>`,
+        `<li>${format.time(r.at)}: ${r.members} member${r.members === 1 ? '' : 's'}, ${
+          r.unownedMs > 0
+            ? `partitions without an owner for about ${format.seconds(r.unownedMs / 1000)}`
+            : `moved between two readings ${format.seconds(r.readingsApartMs / 1000)} apart`
+        }</li>`,
     )
     .join('')
   $('#rebalances').dataset.count = String(snapshot.rebalances.length)
