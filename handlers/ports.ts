@@ -85,6 +85,8 @@ export interface GroupMember {
 export interface Rebalance {
   at: string
   members: number
+  /** Partitions whose owner changed (0 when a member joined or left without taking any). */
+  moved: number
   /**
    * How long the readings saw partitions without an owner, in milliseconds: from the first reading
    * that did to the one that saw the new owners. 0 when no reading fell inside the rebalance.

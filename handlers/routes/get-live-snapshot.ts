@@ -37,6 +37,7 @@ const Snapshot = z
       z.object({
         at: z.string(),
         members: z.number(),
+        moved: z.number(),
         unownedMs: z.number(),
         readingsApartMs: z.number(),
       }),

@@ -52,6 +52,7 @@ export function createQueueView(
   const endsSeen: { at: number; ends: number[] }[] = []
   const rebalances: Rebalance[] = []
   let lastOwnership: string | undefined
+  let lastOwners: Map<number, string> | undefined
   let unownedSince: number | undefined
   let lastReadingAt: number | undefined
   const deadLetters: DeadLetter[] = []
@@ -104,22 +105,25 @@ export function createQueueView(
         .map(({ id, clientId, host, partitions }) => ({ id, clientId, host, partitions }))
         .sort((a, b) => a.id.localeCompare(b.id))
       const now = Date.now()
-      const owned = new Set(result.flatMap((member) => member.partitions))
-      const complete = result.length > 0 && offsets.every((p) => owned.has(p.partition))
+      const owners = new Map(result.flatMap((m) => m.partitions.map((p) => [p, m.id] as const)))
+      const complete = result.length > 0 && offsets.every((p) => owners.has(p.partition))
       if (!complete) unownedSince ??= now
       const ownership = JSON.stringify(result.map((m) => [m.id, m.partitions]))
       if (complete && ownership !== lastOwnership) {
         // The first reading is the starting point, not a change.
-        if (lastOwnership !== undefined) {
+        if (lastOwners !== undefined) {
+          const previous = lastOwners
           rebalances.push({
             at: new Date(now).toISOString(),
             members: result.length,
+            moved: [...owners].filter(([p, id]) => previous.get(p) !== id).length,
             unownedMs: unownedSince === undefined ? 0 : now - unownedSince,
             readingsApartMs: now - (lastReadingAt ?? now),
           })
           rebalances.splice(0, Math.max(0, rebalances.length - keptRebalances))
         }
         lastOwnership = ownership
+        lastOwners = owners
       }
       if (complete) unownedSince = undefined
       lastReadingAt = now

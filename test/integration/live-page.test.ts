@@ -28,7 +28,8 @@ const shown: Record<string, unknown> = {}
 const number = async (testId: string) =>
   Number(((await page.getByTestId(testId).textContent()) ?? '').replace(/[^\d.]/g, '') || 'NaN')
 const lag = () => number('total-lag')
-const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`) })
+const shot = (name: string) =>
+  page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true })
 const click = (action: string) => page.locator(`button[data-action="${action}"]`).click()
 const members = () =>
   page
@@ -84,6 +85,8 @@ describe('the live page, in a browser, on the real stack', () => {
     await click('load-start')
     await expect.poll(() => number('accepted-rate'), slow).toBeGreaterThan(50)
     await expect.poll(() => number('stored-rate'), slow).toBeGreaterThan(50)
+    // Before any pause: the canary's samples so far waited behind nothing but the load.
+    shown.freshnessUnderLoad = await page.getByTestId('freshness').textContent()
     await shot('2-load')
   })
 
@@ -118,8 +121,12 @@ describe('the live page, in a browser, on the real stack', () => {
     await expect
       .poll(async () => Number(await page.locator('#rebalances').getAttribute('data-count')), slow)
       .toBeGreaterThan(before)
+    const newest = page.locator('#rebalances li').first()
+    await expect.poll(() => newest.textContent(), slow).toMatch(/ [1-9]\d* partitions? moved/)
+    const answer = page.locator('.control:has([data-action="consumers-add"]) .result')
+    await expect.poll(() => answer.textContent(), slow).toMatch(/^Sent\. Watch: /)
     shown.partitionsAfterAdd = await members()
-    shown.rebalance = await page.locator('#rebalances li').first().textContent()
+    shown.rebalance = await newest.textContent()
     await shot('5-added-a-member')
   })
 
@@ -138,7 +145,7 @@ describe('the live page, in a browser, on the real stack', () => {
     await expect
       .poll(() => page.locator('#dead-letters tr').first().locator('td').nth(3).textContent(), slow)
       .toBe('1')
-    shown.freshness = await page.getByTestId('freshness').textContent()
+    shown.freshnessAfterPause = await page.getByTestId('freshness').textContent()
     shown.freshnessSamples = await page.getByTestId('freshness-samples').textContent()
     await shot('7-redriven')
     expect(consoleErrors).toEqual([])

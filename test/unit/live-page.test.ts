@@ -264,7 +264,7 @@ describe('the queue view on Kafka', () => {
     partitions,
   })
 
-  test('a change of owners is a rebalance, with the time readings saw partitions without an owner', async () => {
+  test('a change of owners is a rebalance: the partitions moved, and how long readings saw some without an owner', async () => {
     const view = fakeAdmin([
       [member('a', [0, 1])],
       [member('a', []), member('b', [])],
@@ -287,6 +287,7 @@ describe('the queue view on Kafka', () => {
         {
           at: new Date(13_500).toISOString(),
           members: 2,
+          moved: 1,
           unownedMs: 2_500,
           readingsApartMs: 1_500,
         },
@@ -296,6 +297,7 @@ describe('the queue view on Kafka', () => {
       expect((await view.rebalances())[1]).toEqual({
         at: new Date(14_500).toISOString(),
         members: 1,
+        moved: 1,
         unownedMs: 0,
         readingsApartMs: 1_000,
       })

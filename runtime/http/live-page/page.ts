@@ -14,7 +14,13 @@ interface Snapshot {
     | { partition: number; end: number; committed: number; oldestWaitingSince: string | null }[]
     | null
   members: { id: string; clientId: string; host: string; partitions: number[] }[] | null
-  rebalances: { at: string; members: number; unownedMs: number; readingsApartMs: number }[]
+  rebalances: {
+    at: string
+    members: number
+    moved: number
+    unownedMs: number
+    readingsApartMs: number
+  }[]
   documents: number | null
   deadLetters: number | null
   latestPurchases:
@@ -110,6 +116,8 @@ const flowChart = new uPlot(
     ],
     axes: [{}, { label: 'events/s' }, { side: 1, scale: 'ms', label: 'ms', grid: { show: false } }],
     scales: { x: { time: true } },
+    // The series' names only: values under the cursor are noise on a page that moves every second.
+    legend: { live: false },
   },
   [[], [], [], []],
   flowElement,
@@ -125,6 +133,7 @@ const lagChart = new uPlot(
     ],
     axes: [{}, { label: 'events' }],
     scales: { x: { time: true } },
+    legend: { live: false },
   },
   [[], [], []],
   lagElement,
@@ -160,11 +169,13 @@ function render(snapshot: Snapshot) {
     testId('lag-trend'),
     trend === null
       ? 'events waiting'
-      : trend > 0.5
-        ? `growing ${format.rate(trend)}/s`
-        : trend < -0.5
-          ? `draining ${format.rate(-trend)}/s`
-          : 'steady',
+      : lag === 0
+        ? 'nothing waiting'
+        : trend > 0.5
+          ? `growing ${format.rate(trend)}/s`
+          : trend < -0.5
+            ? `draining ${format.rate(-trend)}/s`
+            : 'steady',
   )
   text(
     testId('drain-time'),
@@ -261,10 +272,10 @@ function renderGroup(snapshot: Snapshot) {
     .toReversed()
     .map(
       (r) =>
-        `<li>${format.time(r.at)}: ${r.members} member${r.members === 1 ? '' : 's'}, ${
+        `<li>${format.time(r.at)}: ${r.members} member${r.members === 1 ? '' : 's'}, ${r.moved} partition${r.moved === 1 ? '' : 's'} moved${
           r.unownedMs > 0
-            ? `partitions without an owner for about ${format.seconds(r.unownedMs / 1000)}`
-            : `moved between two readings ${format.seconds(r.readingsApartMs / 1000)} apart`
+            ? `, partitions without an owner for about ${format.seconds(r.unownedMs / 1000)}`
+            : ` between two readings ${format.seconds(r.readingsApartMs / 1000)} apart`
         }</li>`,
     )
     .join('')
@@ -328,13 +339,16 @@ async function control(method: string, path: string, body?: unknown): Promise<Re
   return response
 }
 
-async function say(response: Response | null) {
-  const result = $('#control-result')
+/** Shows a control's answer beside the control that was used. */
+async function say(result: HTMLElement, response: Response | null) {
   if (!response) return
   const answer = await response.json().catch(() => ({}))
   result.className = response.ok ? 'result' : 'result error'
+  // The load's answer is its status, which the line above it already shows.
   result.textContent = response.ok
-    ? `Sent. Watch: ${answer.watch ?? 'the numbers above'}`
+    ? answer.watch
+      ? `Sent. Watch: ${answer.watch}`
+      : ''
     : `${response.status} ${answer.title ?? ''}${answer.detail ? `: ${answer.detail}` : ''}`
 }
 
@@ -363,11 +377,14 @@ document.addEventListener('click', (event) => {
       ? () => control('POST', `/live/dead-letters/${redrive}/redrive`)
       : undefined
   if (!run) return
+  const result = button.closest('.control, .panel')?.querySelector<HTMLElement>('.result')
+  if (!result) return
   button.disabled = true
   run()
-    .then(say)
+    .then((response) => say(result, response))
     .catch((error: unknown) => {
-      $('#control-result').textContent = String(error)
+      result.className = 'result error'
+      result.textContent = String(error)
     })
     .finally(() => {
       button.disabled = false
@@ -389,7 +406,7 @@ async function loadDeadLetters() {
   $('#dead-letters').innerHTML = letters
     .map(
       (l) =>
-        `<tr data-offset="${escapeHtml(l.offset)}"><td>${escapeHtml(l.offset)}</td><td title="${escapeHtml(l.reason)}">${escapeHtml(l.reason)}</td><td>${escapeHtml(`${l.origin.topic} p${l.origin.partition} @${l.origin.offset}`)}</td><td>${l.replays}</td><td><button type="button" class="small secondary" data-redrive="${escapeHtml(l.offset)}" ${l.replays >= 3 ? 'disabled' : ''}>Redrive</button></td></tr>`,
+        `<tr data-offset="${escapeHtml(l.offset)}"><td>${escapeHtml(l.offset)}</td><td title="${escapeHtml(l.reason)}">${escapeHtml(l.reason)}</td><td title="${escapeHtml(l.origin.topic)}">${escapeHtml(`p${l.origin.partition} @${l.origin.offset} · ${l.origin.topic}`)}</td><td>${l.replays}</td><td><button type="button" class="small secondary" data-redrive="${escapeHtml(l.offset)}" ${l.replays >= 3 ? 'disabled' : ''}>Redrive</button></td></tr>`,
     )
     .join('')
 }
