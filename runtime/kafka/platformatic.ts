@@ -12,6 +12,7 @@ import {
   consumerGroupDescribeV0,
   FindCoordinatorKeyTypes,
   findErrorBy,
+  instancesChannel,
   Admin as KafkaAdmin,
   Consumer as KafkaConsumer,
   Producer as KafkaProducer,
@@ -35,6 +36,15 @@ import type {
   ProducerOptions,
 } from './client.ts'
 import { refusalsByKafkaError, SendRefusedError, sendBudget } from './client.ts'
+
+// A connection reset while it authenticates makes the library emit 'error' twice on it (the
+// socket's error, then the failed SASL handshake), after its one-time listeners are gone: unheard,
+// the second ends the process (a broker's port that resets, as a proxy does when its broker is
+// down). The operation that used the connection gets the error in its callback either way.
+instancesChannel.subscribe((message) => {
+  const { type, instance } = message as { type: string; instance: unknown }
+  if (type === 'connection') (instance as Connection).on('error', () => {})
+})
 
 /** Null keys and values arrive as undefined. */
 type Fetched = Message<Buffer | undefined, Buffer | undefined, Buffer, Buffer | undefined>
