@@ -2,6 +2,7 @@
  * `npm start`: the whole pipeline on this machine. Starts a real Kafka and Elasticsearch (fetched
  * on first use), creates the topics, runs the API and the consumer as separate processes (as the
  * chart does), waits until both are ready and prints where everything is. Ctrl-C stops it all.
+ * A process whose /healthz fails the chart's liveness probe is restarted, as the kubelet does.
  *
  * Ports: API_PORT (8080), CONSUMER_PORT (8081), KAFKA_PORT (19092), ELASTICSEARCH_PORT (19200);
  * Kafka's controller listens on KAFKA_PORT + 1, Elasticsearch's transport on ELASTICSEARCH_PORT + 100.
@@ -13,7 +14,8 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { prettyFactory } from 'pino-pretty'
 import { cacheDir } from './local-stack/fetch.ts'
-import { startHarness } from './local-stack/harness.ts'
+import { type ProcessSpec, startHarness } from './local-stack/harness.ts'
+import { keepAlive } from './local-stack/liveness.ts'
 import { startWatchdog } from './local-stack/proc.ts'
 
 const port = (name: string, fallback: number) => {
@@ -58,15 +60,16 @@ const say = (line: string) => write(process.stderr, `==> ${line}\n`)
 const pretty = process.stdout.isTTY ? prettyFactory({ colorize: true }) : undefined
 const output = (line: string) => write(process.stdout, pretty ? pretty(line) : `${line}\n`)
 
+const specs: (ProcessSpec & { name: string })[] = [
+  { role: 'api', name: 'API', port: ports.api, output },
+  { role: 'consumer', name: 'consumer', port: ports.consumer, output },
+]
 const harness = startHarness({
   dataDir,
   ports,
   kafkaNodes: kafkaNodes === '3' ? 3 : 1,
   env: { DEMO_CONTROLS: 'true', DEMO_CONTROL_TOKEN: controlToken },
-  processes: [
-    { role: 'api', name: 'API', port: ports.api, output },
-    { role: 'consumer', port: ports.consumer, output },
-  ],
+  processes: specs,
   log: say,
   onExit: (name, code) => {
     say(`the ${name} process exited (${code}); stopping everything`)
@@ -75,8 +78,9 @@ const harness = startHarness({
 })
 
 let stopping: Promise<never> | undefined
+let liveness: { stop(): Promise<void> } | undefined
 function shutdown(code: number): Promise<never> {
-  stopping ??= harness.stop().then(() => {
+  stopping ??= Promise.all([liveness?.stop(), harness.stop()]).then(() => {
     say('stopped')
     process.exit(code)
   })
@@ -97,7 +101,20 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 try {
-  const { stack } = await harness.ready
+  const { stack, processes } = await harness.ready
+  // Restarted when its /healthz fails, as the chart's liveness probe has the kubelet do.
+  const running = new Map(specs.map((spec, i) => [spec.name, processes[i]]))
+  liveness = keepAlive({
+    watched: () => [...running].map(([name, app]) => [name, app?.url] as const),
+    replace: async (name) => {
+      const spec = specs.find((s) => s.name === name)
+      if (!spec) return
+      await running.get(name)?.stop()
+      running.set(name, undefined)
+      running.set(name, await harness.start(spec))
+    },
+    log: say,
+  })
   const api = `http://127.0.0.1:${ports.api}`
   write(
     process.stderr,

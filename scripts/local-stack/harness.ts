@@ -70,6 +70,8 @@ export interface AppProcessOptions {
   port?: number
   /** A file for its stdout and stderr, or a function for each line of its stdout (stderr passes through). */
   output: string | ((line: string) => void)
+  /** Appends to the output file instead of starting it afresh (a restart keeps what came before). */
+  appendOutput?: boolean
   /**
    * Relative to the repository: runtime/main.ts by default; the bench runs the built
    * dist/runtime/main.js, and its bare HTTP server in place of the app.
@@ -104,7 +106,8 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   const port = options.port ?? (await freePort())
   if (options.port) await assertPortFree(port, `${name} port`)
   const url = `http://127.0.0.1:${port}`
-  const fd = typeof output === 'string' ? openSync(output, 'w') : undefined
+  const fd =
+    typeof output === 'string' ? openSync(output, options.appendOutput ? 'a' : 'w') : undefined
   const child = watched(
     spawn(process.execPath, [...nodeArgs(entry), entry], {
       cwd: repoRoot,
@@ -234,6 +237,8 @@ export interface Harness {
     env: Record<StackIdentity, Record<string, string>>
     /** The stack's admin, with the run's names: for what the app may not do (tests' checks). */
     config: Config
+    /** The `processes`, in their order. */
+    processes: AppProcess[]
   }>
   /**
    * The declared topics and the identities' ACLs under one more name prefix (a bench's second
@@ -318,13 +323,19 @@ export function startHarness(options: HarnessOptions): Harness {
     return { stack, env, config }
   })()
 
+  // Each log file is started afresh once per harness; a restarted process appends to its
+  // predecessor's, whose last words tell why it was replaced.
+  const outputs = new Set<ProcessSpec['output']>()
   const start = async (spec: ProcessSpec): Promise<AppProcess> => {
     const { env } = await base
     stopRequested.signal.throwIfAborted()
     const name = spec.name ?? spec.role
+    const appendOutput = outputs.has(spec.output)
+    outputs.add(spec.output)
     const started = startAppProcess({
       ...spec,
       name,
+      appendOutput,
       env: { ...env[spec.role], ROLE: spec.role, ...spec.env },
       log,
       readyWithinMs: options.readyWithinMs,
@@ -363,10 +374,10 @@ export function startHarness(options: HarnessOptions): Harness {
   }
 
   const ready = base
-    .then(async (started) => {
-      await Promise.all((options.processes ?? []).map(start))
-      return started
-    })
+    .then(async (started) => ({
+      ...started,
+      processes: await Promise.all((options.processes ?? []).map(start)),
+    }))
     .catch(async (error: unknown) => {
       await stop()
       throw error

@@ -4,10 +4,10 @@
  * the global setup) and `faultControl` (in the tests) carry the few faults across.
  */
 import type { AddressInfo } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import type { AppProcess, Harness, ProcessSpec } from '../../scripts/local-stack/harness.ts'
+import { keepAlive } from '../../scripts/local-stack/liveness.ts'
 import type { Log } from '../../scripts/local-stack/proc.ts'
 import type { RunningStack } from '../../scripts/local-stack/stack.ts'
 import type { TcpProxy } from '../support/tcp-proxy.ts'
@@ -47,9 +47,6 @@ interface ControlOptions {
   log: Log
 }
 
-/** The chart's liveness probe (chart/templates/deployment.yaml), as the kubelet runs it. */
-const liveness = { periodMs: 10_000, timeoutMs: 2_000, failureThreshold: 3 }
-
 export async function startControlServer(options: ControlOptions) {
   const { harness, stack, proxies, log } = options
   /** The apps that should run (a test's stop or kill takes one out), and those that do. */
@@ -61,37 +58,20 @@ export async function startControlServer(options: ControlOptions) {
   }
   for (const [name, spec] of Object.entries(options.apps)) await startApp(name, spec)
 
-  // What Kubernetes does for the deployed app: a process whose /healthz fails three probes in a
-  // row (a consumer whose client kept giving up, or a crashed process) is replaced, again until
-  // one comes up. Without it a scenario would test a restart policy the chart does not have.
-  const closing = new AbortController()
-  const failures = new Map<string, number>()
-  const probe = async (url: string) => {
-    const signal = AbortSignal.timeout(liveness.timeoutMs)
-    const response = await fetch(`${url}/healthz`, { signal }).catch(() => undefined)
-    await response?.body?.cancel()
-    return response?.ok === true
-  }
-  const kubelet = (async () => {
-    while (!closing.signal.aborted) {
-      await sleep(liveness.periodMs, undefined, { signal: closing.signal }).catch(() => {})
-      for (const [name, spec] of wanted) {
-        const app = running.get(name)
-        if (closing.signal.aborted || (app && (await probe(app.url)))) {
-          failures.delete(name)
-          continue
-        }
-        const failed = (failures.get(name) ?? 0) + 1
-        failures.set(name, failed)
-        if (failed < liveness.failureThreshold || wanted.get(name) !== spec) continue
-        log(`${name}: liveness failed ${failed} times, restarting it as the kubelet would`)
-        failures.delete(name)
-        running.delete(name)
-        await app?.stop()
-        await startApp(name, spec).catch((error: unknown) => log(`${name}: ${error}`))
-      }
-    }
-  })()
+  // The kubelet's restarts on a failing liveness probe: without them a scenario would test a
+  // restart policy the chart does not have.
+  const kubelet = keepAlive({
+    watched: () => [...wanted.keys()].map((name) => [name, running.get(name)?.url] as const),
+    replace: async (name, url) => {
+      const spec = wanted.get(name)
+      const app = running.get(name)
+      if (!spec || app?.url !== url) return
+      running.delete(name)
+      await app?.stop()
+      await startApp(name, spec)
+    },
+    log,
+  })
 
   const app = new Hono()
   app.post('/kafka/:id/:action', async (c) => {
@@ -150,8 +130,7 @@ export async function startControlServer(options: ControlOptions) {
   return {
     url: `http://127.0.0.1:${port}`,
     close: async () => {
-      closing.abort()
-      await kubelet
+      await kubelet.stop()
       await new Promise<void>((closed) => server.close(() => closed()))
     },
   }
