@@ -215,6 +215,9 @@ export function createKafkajsClient(config: KafkaSettings, logger: AppLogger): K
       const consumer = kafka.consumer({
         groupId: options.group,
         maxBytesPerPartition: 2 * 1024 * 1024,
+        // With every partition paused, kafkajs sleeps this long before it looks again, so a
+        // resume took up to its 5 s default to show. A fetch with data answers at once anyway.
+        maxWaitTimeInMs: 1_000,
         // kafkajs would restart itself after any failure, forever and unseen; the subscriber
         // runner replaces a client that gave up, with back-off, counted, and tells liveness.
         retry: { ...clientRetry, restartOnFailure: async () => false },

@@ -52,7 +52,9 @@ interface DeadLetter {
 
 const windowSeconds = 300
 const rateOverSeconds = 3
-const trendOverSeconds = 20
+// Short enough that a resume shows as draining within seconds, long enough to smooth the
+// committed offsets' steps (one per stored batch).
+const trendOverSeconds = 8
 const tokenKey = 'icecream-control-token'
 
 const $ = <T extends HTMLElement = HTMLElement>(selector: string) =>
