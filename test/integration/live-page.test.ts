@@ -130,6 +130,19 @@ describe('the live page, in a browser, on the real stack', () => {
     await shot('5-added-a-member')
   })
 
+  test('removing that member moves its partitions back to the one left', async () => {
+    const before = Number(await page.locator('#rebalances').getAttribute('data-count'))
+    await click('consumers-remove')
+    await expect.poll(() => members(), slow).toEqual(['0,1,2,3,4,5'])
+    await expect
+      .poll(async () => Number(await page.locator('#rebalances').getAttribute('data-count')), slow)
+      .toBeGreaterThan(before)
+    await expect
+      .poll(() => page.locator('#rebalances li').first().textContent(), slow)
+      .toMatch(/: 1 member, [1-9]\d* partitions? moved/)
+    await shot('6-removed-the-member')
+  })
+
   test('a poison message raises the dead-letter count; redrive puts it back', async () => {
     await expect.poll(() => number('dead-letter-count'), slow).not.toBeNaN()
     const before = await number('dead-letter-count')
@@ -138,7 +151,7 @@ describe('the live page, in a browser, on the real stack', () => {
     const newest = page.locator('#dead-letters tr').first()
     await expect.poll(() => newest.textContent(), slow).toContain('purchases')
     await expect.poll(() => newest.locator('td').nth(3).textContent(), slow).toBe('0')
-    await shot('6-poison')
+    await shot('7-poison')
     await newest.locator('button[data-redrive]').click()
     // Back in the topic, it fails again: one more dead letter, its replay count one higher.
     await expect.poll(() => number('dead-letter-count'), slow).toBe(before + 2)
@@ -147,7 +160,7 @@ describe('the live page, in a browser, on the real stack', () => {
       .toBe('1')
     shown.freshnessAfterPause = await page.getByTestId('freshness').textContent()
     shown.freshnessSamples = await page.getByTestId('freshness-samples').textContent()
-    await shot('7-redriven')
+    await shot('8-redriven')
     expect(consoleErrors).toEqual([])
   })
 
