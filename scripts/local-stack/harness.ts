@@ -15,8 +15,9 @@ import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { topicSpecs } from '../../runtime/kafka/topics.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { setUpStore } from '../../runtime/main.ts'
+import { poll } from '../../runtime/wait.ts'
 import { appEnvironment, type StackIdentity } from './app-env.ts'
-import { assertPortFree, freePort, type Log, tail, until, watched } from './proc.ts'
+import { assertPortFree, freePort, type Log, tail, watched } from './proc.ts'
 import { type RunningStack, startStack } from './stack.ts'
 
 // --- How the app is told its names, and its way into Kafka.
@@ -150,7 +151,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     log(`waiting for the ${name} process to be ready (${seconds} s; /readyz: ${answer})`)
   }, progressEveryMs)
   try {
-    await until(
+    await poll(
       async () => {
         const response = await fetch(`${url}/readyz`, { signal }).catch(() => undefined)
         await response?.body?.cancel()

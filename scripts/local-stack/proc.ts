@@ -206,22 +206,6 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-/**
- * Calls `check` every `intervalMs` until it returns a value other than undefined; rejects with
- * the signal's reason once `signal` aborts.
- */
-export async function until<T>(
-  check: () => Promise<T | undefined>,
-  { signal, intervalMs = 250 }: { signal: AbortSignal; intervalMs?: number },
-): Promise<T> {
-  for (;;) {
-    signal.throwIfAborted()
-    const value = await check()
-    if (value !== undefined) return value
-    await sleep(intervalMs, undefined, { signal }).catch(() => signal.throwIfAborted())
-  }
-}
-
 export async function assertPortFree(port: number, what: string): Promise<void> {
   if (await portOpen(port)) {
     throw new Error(`port ${port} (${what}) is already in use on 127.0.0.1; pick another port`)
