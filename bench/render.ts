@@ -1,7 +1,8 @@
 /**
  * Everything the bench writes, rendered from its results as data: the SVG charts, latest.json,
- * latest.md and the README's bench block. `node --import tsx bench/render.ts` renders them again
- * from bench/results/latest.json (after a change to the table or the charts, without a new run).
+ * latest.md and the bench block of docs/benchmarks.md. `node --import tsx bench/render.ts`
+ * renders them again from bench/results/latest.json (after a change to the table or the charts,
+ * without a new run).
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -11,7 +12,8 @@ import { type Results, renderReport } from './report.ts'
 import { spread } from './rounds.ts'
 
 export const resultsDir = join(import.meta.dirname, 'results')
-const readmeFile = join(import.meta.dirname, '..', 'README.md')
+/** The page that shows the latest run's table and charts between its bench markers. */
+export const benchPage = join(import.meta.dirname, '..', 'docs', 'benchmarks.md')
 
 const percentileNames = { p50: 'p50', p99: 'p99', p999: 'p99.9' } as const
 const median = (values: number[]) => {
@@ -84,20 +86,21 @@ async function renderCharts(results: Results): Promise<Results['charts']> {
   return charts.map(({ file, title }) => ({ file, title }))
 }
 
-/** Writes the charts, latest.json, latest.md and the README's bench block; answers the table. */
+/** The page with the report between its bench markers: no title, chart links from docs/. */
+export function withBenchBlock(page: string, report: string): string {
+  const block = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/
+  if (!block.test(page)) throw new Error('docs/benchmarks.md has no bench markers')
+  const inPage = report.replace(/^# .*\n\n/, '').replaceAll('](', '](../bench/results/')
+  return page.replace(block, () => `<!-- bench:start -->\n${inPage}<!-- bench:end -->`)
+}
+
+/** Writes the charts, latest.json, latest.md and docs/benchmarks.md's block; answers the table. */
 export async function writeOutputs(results: Results): Promise<string> {
   results.charts = await renderCharts(results)
   const report = renderReport(results)
   await writeFile(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
   await writeFile(join(resultsDir, 'latest.md'), report)
-  // The README shows the same table and charts between its bench markers.
-  const readme = await readFile(readmeFile, 'utf8')
-  const block = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/
-  const inReadme = report.replace(/^# .*\n\n/, '').replaceAll('](', '](bench/results/')
-  await writeFile(
-    readmeFile,
-    readme.replace(block, () => `<!-- bench:start -->\n${inReadme}<!-- bench:end -->`),
-  )
+  await writeFile(benchPage, withBenchBlock(await readFile(benchPage, 'utf8'), report))
   return report
 }
 
@@ -105,6 +108,6 @@ if (import.meta.main) {
   const results = JSON.parse(await readFile(join(resultsDir, 'latest.json'), 'utf8')) as Results
   await writeOutputs(results)
   process.stderr.write(
-    'rendered bench/results/*.svg, latest.md and the README block from latest.json\n',
+    'rendered bench/results/*.svg, latest.md and docs/benchmarks.md from latest.json\n',
   )
 }

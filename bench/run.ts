@@ -3,7 +3,7 @@
  * (about 17 minutes on 2 cores). Starts its own Kafka and Elasticsearch, gives the run its own topics and
  * indices, and measures in paired rounds: each measurement and its ceiling alternately, round
  * after round, each Kafka-bound one with every Kafka adapter. Writes bench/results/latest.json,
- * the markdown table rendered from it (latest.md, and the README's bench block) and SVG charts.
+ * the markdown table rendered from it (latest.md, docs/benchmarks.md's bench block) and SVG charts.
  * bench/README.md explains the rows and the variables that shorten a run or pick its sections.
  */
 import { execFileSync } from 'node:child_process'
@@ -957,7 +957,7 @@ async function writeResults(stack: RunningStack): Promise<void> {
   await mkdir(resultsDir, { recursive: true })
   const report = await writeOutputs(results)
   process.stdout.write(`\n${report}`)
-  say('wrote bench/results/latest.json, latest.md, the charts and the table in README.md')
+  say('wrote bench/results/latest.json, latest.md, the charts and the table in docs/benchmarks.md')
 }
 
 try {

@@ -122,7 +122,7 @@ try {
 Ready in ${((Date.now() - started) / 1000).toFixed(0)} s: Kafka ${stack.versions.kafka}, Elasticsearch ${stack.versions.elasticsearch}.
   Live page      ${api}/#token=${controlToken}
                  (the controls' token, kept by the page for this tab: ${controlToken})
-                 what it shows and what to try: README.md, "The live page"
+                 what it shows and what to try: docs/live-page.md
   API            ${api}
   API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
   API metrics    ${api}/metrics

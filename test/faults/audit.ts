@@ -377,7 +377,7 @@ export async function audit(scenario: string, load: AuditedLoad): Promise<AuditR
   return row
 }
 
-/** Git-ignored: the latest row of each scenario and client, for the README's table. */
+/** Git-ignored: the latest row of each scenario and client, for the table of docs/faults.md. */
 export const resultsFile = join(import.meta.dirname, 'results', 'latest.json')
 
 async function saveRow(row: AuditRow): Promise<void> {

@@ -1,7 +1,7 @@
 /**
- * The README's "Faults survived" table from the latest run's audit rows, one row per scenario
- * and Kafka client: `npx tsx test/faults/table.ts` prints it, `--readme` puts it in README.md
- * between its faults markers.
+ * The table of docs/faults.md from the latest run's audit rows, one row per scenario and Kafka
+ * client: `npx tsx test/faults/table.ts` prints it, `--write` puts it in docs/faults.md between
+ * its faults markers.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -40,13 +40,15 @@ const table = [
     .map((row) => line(columns.map(([, cell]) => cell(row)))),
 ].join('\n')
 
-if (process.argv.includes('--readme')) {
-  const readme = join(import.meta.dirname, '..', '..', 'README.md')
-  const text = await readFile(readme, 'utf8')
+if (process.argv.includes('--write')) {
+  const page = join(import.meta.dirname, '..', '..', 'docs', 'faults.md')
+  const text = await readFile(page, 'utf8')
   const updated = text.replace(
     /(<!-- faults:start -->\n)[\s\S]*?(<!-- faults:end -->)/,
     `$1${table}\n$2`,
   )
-  if (updated === text && !text.includes(table)) throw new Error('README.md has no faults markers')
-  await writeFile(readme, updated)
+  if (updated === text && !text.includes(table)) {
+    throw new Error('docs/faults.md has no faults markers')
+  }
+  await writeFile(page, updated)
 } else process.stdout.write(`${table}\n`)

@@ -1,4 +1,4 @@
-// The README's deploy path (between <!-- deploy:start --> and <!-- deploy:end -->) is read as
+// docs/deploy.md's deploy path (between <!-- deploy:start --> and <!-- deploy:end -->) is read as
 // data: its shell blocks must name only files, Terraform variables and outputs, chart values and
 // Kubernetes objects that exist, in an order that works, with a purchase the API accepts.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -8,10 +8,10 @@ import { parse, parseAllDocuments } from 'yaml'
 import { PurchaseInput } from '../../handlers/purchase.ts'
 import { repoRoot, sharedDir, terraformDir } from './terraform.ts'
 
-const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
-const start = readme.indexOf('<!-- deploy:start -->')
-const end = readme.indexOf('<!-- deploy:end -->')
-const region = start >= 0 && end > start ? readme.slice(start, end) : ''
+const page = readFileSync(path.join(repoRoot, 'docs', 'deploy.md'), 'utf8')
+const start = page.indexOf('<!-- deploy:start -->')
+const end = page.indexOf('<!-- deploy:end -->')
+const region = start >= 0 && end > start ? page.slice(start, end) : ''
 const blocks = [...region.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string)
 /** Every command line, continuation lines joined. */
 const lines = blocks
@@ -50,9 +50,9 @@ const install = script.match(/helm install (\S+) (\S+) --namespace (\S+)/)
 const release = install?.[1] ?? ''
 const namespace = install?.[3] ?? ''
 
-describe('the README deploy steps', () => {
+describe('the deploy steps of docs/deploy.md', () => {
   it('are between the deploy markers, as shell blocks', () => {
-    expect(region, 'README.md has <!-- deploy:start --> ... <!-- deploy:end -->').not.toBe('')
+    expect(region, 'docs/deploy.md has <!-- deploy:start --> ... <!-- deploy:end -->').not.toBe('')
     expect(blocks.length).toBeGreaterThanOrEqual(8)
   })
 
@@ -130,21 +130,7 @@ describe('the README deploy steps', () => {
     for (const p of paths) expect(existsSync(path.join(repoRoot, p)), p).toBe(true)
     expect(existsSync(path.join(repoRoot, 'Dockerfile'))).toBe(true)
     expect(existsSync(path.join(chartDir, 'Chart.yaml'))).toBe(true)
-    // Local links of the deploy section point at files and headings that exist.
-    for (const [, target = ''] of region.matchAll(/\]\(((?!https?:)[^)]+)\)/g)) {
-      const [file = '', anchor] = target.split('#')
-      const full = path.join(repoRoot, file)
-      expect(existsSync(full), `link target ${file}`).toBe(true)
-      if (anchor) {
-        const slugs = [...readFileSync(full, 'utf8').matchAll(/^#+ (.+)$/gm)].map((m) =>
-          (m[1] as string)
-            .toLowerCase()
-            .replace(/[^\w\s-]/g, '')
-            .replace(/\s/g, '-'),
-        )
-        expect(slugs, `heading #${anchor} in ${file}`).toContain(anchor)
-      }
-    }
+    // The page's links (files and headings) are checked with every page's in test/unit/docs.test.ts.
   })
 
   it('use one release and namespace, and the object names the chart gives them', () => {
