@@ -19,6 +19,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY handlers ./handlers
+COPY live ./live
 COPY runtime ./runtime
 RUN npm run build
 

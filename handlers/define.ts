@@ -1,11 +1,12 @@
 /**
  * How handlers are declared: `defineRoute` and `defineSubscriber` (topics: `defineTopics` in topics.ts).
  * Each returns its input (with defaults filled in) typed, so the runtime can load it and a test
- * can call a handler directly with in-memory ports.
+ * can call a handler directly with in-memory ports. A handler receives the product's `Ports`
+ * unless its second parameter names others (a feature beside the product, such as live/, has
+ * its own).
  */
 import type { z } from 'zod'
 import type { Ports, SaveResult } from './ports.ts'
-import type { TopicName } from './topics.ts'
 
 type Parsed<T> = T extends z.ZodType ? z.output<T> : Record<string, never>
 
@@ -27,7 +28,7 @@ export interface RouteResult {
   headers?: Record<string, string>
 }
 
-export interface RouteDefinition<R extends RouteRequest = RouteRequest> {
+export interface RouteDefinition<R extends RouteRequest = RouteRequest, P = Ports> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete'
   /** OpenAPI path syntax: `/purchases/{shop_id}`. */
   path: string
@@ -35,14 +36,13 @@ export interface RouteDefinition<R extends RouteRequest = RouteRequest> {
   description?: string
   tags?: string[]
   /**
-   * Who may call it: anyone (the default); `live`: served with the live page (LIVE_PAGE);
-   * `demo`: a live-page control or the dead letters' contents, served only with DEMO_CONTROLS
-   * and only to requests that carry DEMO_CONTROL_TOKEN.
+   * Who may call it: anyone (the default), or with `token` only requests that carry the control
+   * token the runtime was given (DEMO_CONTROL_TOKEN); without one, such a route is not served.
    */
-  access?: 'public' | 'live' | 'demo'
+  access?: 'public' | 'token'
   request: R
   responses: Record<number, { description: string; schema?: z.ZodType }>
-  handler(input: RouteInput<R>, ports: Ports): Promise<RouteResult>
+  handler(input: RouteInput<R>, ports: P): Promise<RouteResult>
 }
 
 /**
@@ -56,7 +56,9 @@ export interface RouteDefinition<R extends RouteRequest = RouteRequest> {
  *   handler: async () => ({ status: 200, body: { pong: true } }),
  * })
  */
-export function defineRoute<R extends RouteRequest>(route: RouteDefinition<R>): RouteDefinition<R> {
+export function defineRoute<R extends RouteRequest, P = Ports>(
+  route: RouteDefinition<R, P>,
+): RouteDefinition<R, P> {
   return route
 }
 
@@ -71,13 +73,22 @@ export interface RetryPolicy {
 
 export const defaultRetry: RetryPolicy = { attempts: 3, initialDelayMs: 250, maxDelayMs: 30_000 }
 
-export interface SubscriberDefinition<S extends z.ZodType = z.ZodType> {
-  /** The declared topic it reads. */
-  topic: TopicName
+/**
+ * Who is handed each message: `group` (the default), one member of the subscriber's consumer
+ * group, which commits what it handled; `every-process`, each process that runs the subscriber
+ * (a group of its own per process, committing nothing), and only the messages sent since it
+ * started: a broadcast of orders to every replica, which ignore what was sent before them.
+ */
+export type Delivery = 'group' | 'every-process'
+
+export interface SubscriberDefinition<S extends z.ZodType = z.ZodType, P = Ports> {
+  /** The topic it reads, declared in a topics.ts (the runtime refuses to start otherwise). */
+  topic: string
   /** Its consumer group: each subscriber reads every message of its topic once. */
   group: string
-  /** Where the messages it can never handle go, or null to log and skip them. */
-  deadLetter: TopicName | null
+  delivery: Delivery
+  /** Where the messages it can never handle go (a declared topic), or null to log and skip them. */
+  deadLetter: string | null
   retry: RetryPolicy
   /** Each message value is parsed as JSON and validated; failures are dead letters at once. */
   schema: S
@@ -87,13 +98,13 @@ export interface SubscriberDefinition<S extends z.ZodType = z.ZodType> {
    * as long as it takes. Any other error is retried `retry.attempts` times, then the batch is
    * handled one event at a time so only the bad ones become dead letters.
    */
-  handle(events: z.output<S>[], ports: Ports): Promise<SaveResult>
+  handle(events: z.output<S>[], ports: P): Promise<SaveResult>
 }
 
 /**
  * Declares a topic subscriber as data (topic, group, dead letters, retries) beside its batch
  * handler; the runtime owns the policy the data describes. Retries default to
- * {@link defaultRetry}.
+ * {@link defaultRetry}, delivery to `group`.
  *
  * @example
  * export default defineSubscriber({
@@ -102,8 +113,15 @@ export interface SubscriberDefinition<S extends z.ZodType = z.ZodType> {
  *   handle: async (events, { store }) => store.savePurchases(events.map(toPurchase)),
  * })
  */
-export function defineSubscriber<S extends z.ZodType>(
-  subscriber: Omit<SubscriberDefinition<S>, 'retry'> & { retry?: Partial<RetryPolicy> },
-): SubscriberDefinition<S> {
-  return { ...subscriber, retry: { ...defaultRetry, ...subscriber.retry } }
+export function defineSubscriber<S extends z.ZodType, P = Ports>(
+  subscriber: Omit<SubscriberDefinition<S, P>, 'retry' | 'delivery'> & {
+    retry?: Partial<RetryPolicy>
+    delivery?: Delivery
+  },
+): SubscriberDefinition<S, P> {
+  return {
+    delivery: 'group',
+    ...subscriber,
+    retry: { ...defaultRetry, ...subscriber.retry },
+  }
 }

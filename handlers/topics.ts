@@ -1,7 +1,9 @@
 /**
- * Every topic the app reads or writes, declared once. The runtime names them (with
- * KAFKA_NAME_PREFIX), the local stack and the bench create them, and the chart's KafkaTopics
- * mirror them (`kafka.topics` in chart/values.yaml; a chart test holds the two equal).
+ * Every topic the product reads or writes, declared once (a feature beside it, such as live/,
+ * declares its own in its topics.ts; runtime/load-handlers.ts gathers them all). The runtime
+ * names them (with KAFKA_NAME_PREFIX), the local stack and the bench create them, and the
+ * chart's KafkaTopics mirror them (`kafka.topics` in chart/values.yaml; a chart test holds the
+ * two equal).
  */
 export interface TopicDeclaration {
   partitions: number
@@ -12,8 +14,8 @@ export interface TopicDeclaration {
 }
 
 /**
- * Declares the app's topics, by name. The names become the `TopicName` type that `publish` and
- * subscribers accept, so a topic that is not declared does not compile.
+ * Declares topics, by name. The names become the type that `publish` accepts (`TopicName` for
+ * the product's), so publishing to a topic that is not declared does not compile.
  */
 export function defineTopics<T extends Record<string, TopicDeclaration>>(topics: T): T {
   return topics
@@ -40,14 +42,6 @@ export const topics = defineTopics({
       // (and a larger letter's value) to fit it, so a dead letter is never refused for its size.
       'max.message.bytes': 1024 * 1024,
     },
-  },
-  // Commands to every consumer process (pause, resume, add or remove a member), sent by the live
-  // page through the API. Each process follows it with a group of its own and ignores commands
-  // older than itself, so an hour is plenty.
-  'consumers.control': {
-    partitions: 1,
-    replicationFactor: 3,
-    config: { 'min.insync.replicas': 2, 'retention.ms': 60 * 60 * 1000 },
   },
 })
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { Client, errors } from '@elastic/elasticsearch'
 import { UnavailableError } from '../../handlers/errors.ts'
 import type { PurchaseStore } from '../../handlers/ports.ts'
+import type { Purchase } from '../../handlers/purchase.ts'
 import type { Config } from '../config.ts'
 import { fromDocument, type PurchaseDocument, purchaseMappings, toDocument } from './document.ts'
 
@@ -16,6 +17,10 @@ type StoreSettings = Pick<
 >
 
 export interface ElasticsearchStore extends PurchaseStore {
+  /** Purchases stored, all told. */
+  countPurchases(): Promise<number>
+  /** The purchases the store received last, newest first. */
+  latestPurchases(limit: number): Promise<Purchase[]>
   /** Puts the index template and creates the index; safe to run again (the setup identity's work). */
   setup(): Promise<void>
   /** Throws when the cluster does not answer or refuses these credentials. */

@@ -1,6 +1,7 @@
 /**
- * The HTTP runtime: turns route definitions into Hono routes with zod validation and OpenAPI,
- * and adds the operational endpoints (health, readiness, metrics, docs) and problem+json errors.
+ * The HTTP runtime: the operational endpoints (health, readiness, metrics, docs) and
+ * problem+json errors, and `mountRoutes`, which turns route definitions into Hono routes with
+ * zod validation and OpenAPI.
  */
 import { createRoute, OpenAPIHono, type RouteConfig } from '@hono/zod-openapi'
 import type { Context, MiddlewareHandler } from 'hono'
@@ -11,7 +12,6 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { z } from 'zod'
 import type { RouteDefinition, RouteInput, RouteRequest } from '../../handlers/define.ts'
 import { HttpError, UnavailableError } from '../../handlers/errors.ts'
-import type { Ports } from '../../handlers/ports.ts'
 import type { AppLogger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { docsRoutes } from './docs.ts'
@@ -25,21 +25,13 @@ import { isJsonMediaType, readStrictJson } from './strict-json.ts'
 export type ReadinessChecks = Record<string, { check: () => Promise<void>; required: boolean }>
 
 export interface HttpAppOptions {
-  routes: RouteDefinition[]
-  ports: Ports
+  /** Read at each request: checks added later count too. */
   readiness: ReadinessChecks
   /** Why the process is beyond repair (liveness fails and Kubernetes restarts it), or undefined. */
   liveness?: () => string | undefined
   metrics: Metrics
   logger: AppLogger
   maxBodyBytes: number
-  /** Serve the routes of `access: 'live'` (LIVE_PAGE). */
-  livePage?: boolean
-  /**
-   * DEMO_CONTROL_TOKEN when DEMO_CONTROLS is on: the routes of `access: 'demo'` are served, to
-   * requests that carry it as a bearer token. Without it they are not served at all.
-   */
-  controlToken?: string
   /** Told of every answered request (the live page's recent latency). */
   onAnswered?: (request: { method: string; route: string; status: number; seconds: number }) => void
   /** Seconds a client should wait after a 503. */
@@ -89,7 +81,10 @@ export function requireControlToken(token: string): MiddlewareHandler {
   })
 }
 
-function toRouteConfig(route: RouteDefinition, middleware: MiddlewareHandler[]): RouteConfig {
+function toRouteConfig(
+  route: RouteDefinition<RouteRequest, unknown>,
+  middleware: MiddlewareHandler[],
+): RouteConfig {
   const { params, query, body } = route.request
   const responses = {
     ...runtimeResponses,
@@ -147,7 +142,7 @@ async function runChecks(checks: ReadinessChecks, timeoutMs: number) {
 }
 
 export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
-  const { metrics, logger, ports } = options
+  const { metrics, logger } = options
   const app = new OpenAPIHono({
     // `/purchases/` is `/purchases`: clients and proxies add trailing slashes.
     strict: false,
@@ -208,26 +203,6 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
     if ('problem' in read) return problem(c, 400, 'Malformed JSON', { detail: read.problem })
     return next()
   })
-
-  const controlToken = options.controlToken && requireControlToken(options.controlToken)
-  for (const route of options.routes) {
-    const access = route.access ?? 'public'
-    if (access === 'live' && !options.livePage) continue
-    if (access === 'demo' && !controlToken) continue
-    const middleware = access === 'demo' && controlToken ? [controlToken] : []
-    app.openapi(toRouteConfig(route, middleware), async (c: Context) => {
-      // The route config declares each target, so the validator has parsed what is read here.
-      const valid = (target: 'param' | 'query' | 'json'): unknown =>
-        (c.req.valid as (t: string) => unknown)(target)
-      const input = {
-        params: route.request.params ? valid('param') : {},
-        query: route.request.query ? valid('query') : {},
-        body: route.request.body ? valid('json') : {},
-      } as RouteInput<RouteRequest>
-      const result = await route.handler(input, ports)
-      return c.json(result.body, result.status as ContentfulStatusCode, result.headers)
-    })
-  }
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -304,6 +279,37 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono {
   })
 
   return app
+}
+
+/**
+ * Serves `routes` on `app`, each handler given `ports`. Routes of `access: 'token'` are served
+ * only with a `controlToken` (DEMO_CONTROL_TOKEN when DEMO_CONTROLS is on), to requests that
+ * carry it as a bearer token; without one they are not served at all.
+ */
+export function mountRoutes<P>(
+  app: OpenAPIHono,
+  routes: RouteDefinition<RouteRequest, P>[],
+  ports: P,
+  options: { controlToken?: string | undefined } = {},
+): void {
+  const controlToken = options.controlToken && requireControlToken(options.controlToken)
+  for (const route of routes) {
+    const needsToken = route.access === 'token'
+    if (needsToken && !controlToken) continue
+    const middleware = needsToken && controlToken ? [controlToken] : []
+    app.openapi(toRouteConfig(route, middleware), async (c: Context) => {
+      // The route config declares each target, so the validator has parsed what is read here.
+      const valid = (target: 'param' | 'query' | 'json'): unknown =>
+        (c.req.valid as (t: string) => unknown)(target)
+      const input = {
+        params: route.request.params ? valid('param') : {},
+        query: route.request.query ? valid('query') : {},
+        body: route.request.body ? valid('json') : {},
+      } as RouteInput<RouteRequest>
+      const result = await route.handler(input, ports)
+      return c.json(result.body, result.status as ContentfulStatusCode, result.headers)
+    })
+  }
 }
 
 const routePatterns = new Map<string, URLPattern>()

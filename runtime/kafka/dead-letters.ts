@@ -4,7 +4,7 @@
  * batch: so the letters are cut into sends that each fit, and a letter too large on its own keeps
  * its headers (reason, origin, attempts) while its value is cut and marked as cut.
  */
-import { topics } from '../../handlers/topics.ts'
+import type { TopicDeclaration } from '../../handlers/topics.ts'
 import { chunkBy } from '../chunks.ts'
 import type { OutgoingMessage } from './client.ts'
 
@@ -19,9 +19,8 @@ const recordOverheadBytes = 64
 const headerOverheadBytes = 10
 
 /** The limit a declared topic's broker enforces on one record batch. */
-export function maxBatchBytes(topic: keyof typeof topics): number {
-  const config: Record<string, string | number> = topics[topic].config
-  return Number(config['max.message.bytes'] ?? kafkaDefaultMaxMessageBytes)
+export function maxBatchBytes(topic: TopicDeclaration): number {
+  return Number(topic.config['max.message.bytes'] ?? kafkaDefaultMaxMessageBytes)
 }
 
 const byteLength = (text: string | Buffer) =>

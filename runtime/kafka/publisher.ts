@@ -45,7 +45,7 @@ function byTopic(batch: PendingEvent[]): Map<string, OutgoingMessage[]> {
 }
 
 export interface Publisher {
-  publish: Publish
+  publish: Publish<string>
   /**
    * Why Kafka is not taking events right now (the last send failed, recently, and none has
    * succeeded since), for /readyz; undefined while it is.
@@ -140,7 +140,7 @@ export function createPublisher(
     })
   }
 
-  const publish: Publish = (topicName, event) => {
+  const publish: Publish<string> = (topicName, event) => {
     if (Date.now() < refuseUntil) {
       return Promise.reject(unavailable('Kafka is unreachable; retry later'))
     }

@@ -3,13 +3,17 @@
  * partition batch at a time, cut into bulk-sized chunks; each chunk is parsed, handled, its
  * failures dead-lettered, and only then committed. A store outage is waited out (nothing
  * committed, nothing lost); a poison message goes to the subscriber's dead-letter topic (or is
- * logged and skipped when it has none) so its partition moves on.
+ * logged and skipped when it has none) so its partition moves on. A subscriber delivered to
+ * `every-process` reads in a group of this process's own and commits nothing: it skips what was
+ * sent before the runner started, and what it handled already when a new client reads the topic
+ * from its start again.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { z } from 'zod'
 import type { SubscriberDefinition } from '../../handlers/define.ts'
 import { UnavailableError } from '../../handlers/errors.ts'
-import type { Ports } from '../../handlers/ports.ts'
 import { chunkBy } from '../chunks.ts'
+import { allTopics } from '../load-handlers.ts'
 import type { AppLogger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { backoffDelay, retry } from '../retry.ts'
@@ -23,7 +27,7 @@ import {
   SendRefusedError,
 } from './client.ts'
 import { cutIntoSends, fitLetter, maxBatchBytes } from './dead-letters.ts'
-import { kafkaName } from './topics.ts'
+import { kafkaName, processGroup } from './topics.ts'
 
 export interface RunnerOptions {
   /** KAFKA_NAME_PREFIX, put before the subscriber's topics and group. */
@@ -79,18 +83,24 @@ export function chunkMessages(
   })
 }
 
-export function createSubscriberRunner(
-  subscriber: SubscriberDefinition,
+export function createSubscriberRunner<P>(
+  subscriber: SubscriberDefinition<z.ZodType, P>,
   client: KafkaClient,
-  ports: Ports,
+  ports: P,
   options: RunnerOptions,
   metrics: Metrics,
   logger: AppLogger,
 ): SubscriberRunner {
+  const everyProcess = subscriber.delivery === 'every-process'
   const topic = kafkaName(options.namePrefix, subscriber.topic)
-  const group = kafkaName(options.namePrefix, subscriber.group)
+  const declaredGroup = kafkaName(options.namePrefix, subscriber.group)
+  const group = everyProcess ? processGroup(`${declaredGroup}.`) : declaredGroup
   const deadLetterTopic =
     subscriber.deadLetter && kafkaName(options.namePrefix, subscriber.deadLetter)
+  const startedAt = Date.now()
+  /** Per partition, the last offset handled (every-process delivery commits nothing to Kafka). */
+  const handledThrough = new Map<number, bigint>()
+  let stopped: Promise<void> | undefined
   const labels = { topic, group }
   const log = logger.child(labels)
   /** Outages and failed dead-letter writes are waited out for as long as they last. */
@@ -207,7 +217,9 @@ export function createSubscriberRunner(
       }
       return
     }
-    const limitBytes = maxBatchBytes(subscriber.deadLetter)
+    const declared = (await allTopics())[subscriber.deadLetter]
+    if (!declared) throw new Error(`${subscriber.deadLetter} is not a declared topic`)
+    const limitBytes = maxBatchBytes(declared)
     const failedAt = new Date().toISOString()
     const letters = rejections.map(({ message, reason, attempts }) =>
       fitLetter(
@@ -284,8 +296,26 @@ export function createSubscriberRunner(
     stopTimer()
   }
 
-  async function consume(batch: PartitionBatch): Promise<void> {
+  /**
+   * Every-process delivery: the messages sent since the runner started that it has not handled
+   * yet; its commits are kept in memory (a group of its own is never joined again).
+   */
+  function unseen(batch: PartitionBatch): PartitionBatch {
+    const through = handledThrough.get(batch.partition) ?? -1n
+    return {
+      ...batch,
+      messages: batch.messages.filter(
+        (message) => message.offset > through && message.timestamp >= startedAt,
+      ),
+      commitThrough: async (offset) => {
+        handledThrough.set(batch.partition, offset)
+      },
+    }
+  }
+
+  async function consume(handed: PartitionBatch): Promise<void> {
     restartsInARow = 0
+    const batch = everyProcess ? unseen(handed) : handed
     // Stopping ends the work after the chunk in hand (and cuts an outage's wait short); a lost
     // partition also forbids committing that chunk, which its new owner reads again.
     const signal = AbortSignal.any([batch.signal, stopping.signal])
@@ -362,10 +392,13 @@ export function createSubscriberRunner(
     get down() {
       return down
     },
-    async stop() {
+    stop() {
       stopping.abort()
-      await consumer?.stop()
-      await (await deadLetters?.catch(() => undefined))?.disconnect()
+      stopped ??= (async () => {
+        await consumer?.stop()
+        await (await deadLetters?.catch(() => undefined))?.disconnect()
+      })()
+      return stopped
     },
   }
 }

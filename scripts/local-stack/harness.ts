@@ -14,7 +14,7 @@ import type { Admin, TopicSpec } from '../../runtime/kafka/client.ts'
 import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { topicSpecs } from '../../runtime/kafka/topics.ts'
 import { createLogger } from '../../runtime/logger.ts'
-import { setUpStore } from '../../runtime/main.ts'
+import { setUpStore } from '../../runtime/roles/setup.ts'
 import { poll } from '../../runtime/wait.ts'
 import { appEnvironment, type StackIdentity } from './app-env.ts'
 import { assertPortFree, freePort, type Log, tail, watched } from './proc.ts'
@@ -271,7 +271,7 @@ export function startHarness(options: HarnessOptions): Harness {
     prefix: string,
     extraTopics: TopicSpec[] = [],
   ) => {
-    const topics = [...topicSpecs(prefix, config.KAFKA_BROKERS.length), ...extraTopics]
+    const topics = [...(await topicSpecs(prefix, config.KAFKA_BROKERS.length)), ...extraTopics]
     if (run) {
       undo.push(
         {

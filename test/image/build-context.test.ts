@@ -114,7 +114,7 @@ describe('the image build, rehearsed without Docker', () => {
     expect(files).toEqual(expect.arrayContaining(['package.json', 'package-lock.json']))
     for (const file of files) {
       expect(file).toMatch(
-        /^(package(-lock)?\.json|tsconfig(\.build)?\.json|(handlers|runtime)\/.+)$/,
+        /^(package(-lock)?\.json|tsconfig(\.build)?\.json|(handlers|live|runtime)\/.+)$/,
       )
       expect(file).not.toMatch(/\.test\.ts$|(^|\/)\.env|\.pem$|\.key$/)
     }
@@ -130,15 +130,17 @@ describe('the image build, rehearsed without Docker', () => {
     ]) {
       expect(existsSync(path.join(runDir, file)), file).toBe(true)
     }
-    for (const folder of ['routes', 'subscribers']) {
-      const built = readdirSync(path.join(runDir, 'dist/handlers', folder)).filter((f) =>
-        f.endsWith('.js'),
-      )
-      const sources = readdirSync(path.join(repoRoot, 'handlers', folder)).filter((f) =>
-        /\.ts$/.test(f),
-      )
-      expect(built.length, `dist/handlers/${folder}`).toBe(sources.length)
+    for (const folder of [
+      'handlers/routes',
+      'handlers/subscribers',
+      'live/routes',
+      'live/subscribers',
+    ]) {
+      const built = readdirSync(path.join(runDir, 'dist', folder)).filter((f) => f.endsWith('.js'))
+      const sources = readdirSync(path.join(repoRoot, folder)).filter((f) => /\.ts$/.test(f))
+      expect(built.length, `dist/${folder}`).toBe(sources.length)
     }
+    expect(existsSync(path.join(runDir, 'dist/live/runtime/register.js'))).toBe(true)
   })
 
   it("builds the live page's assets, with everything the page names and nothing from outside", () => {

@@ -245,6 +245,8 @@ describe('.dockerignore', () => {
     'handlers/purchase.ts',
     'runtime/main.ts',
     'handlers/routes/x/y.ts',
+    'live/routes/x.ts',
+    'live/page/page.ts',
   ])('lets %s in', (file) => {
     expect(dockerIgnores(ignore, file)).toBe(false)
   })

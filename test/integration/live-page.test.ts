@@ -38,7 +38,7 @@ const members = () =>
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true })
-  const built = spawnSync(process.execPath, ['runtime/http/live-page/build.ts'], {
+  const built = spawnSync(process.execPath, ['live/page/build.ts'], {
     stdio: 'inherit',
   })
   expect(built.status).toBe(0)

@@ -1,14 +1,14 @@
-/** Starts the real app (runtime/main.ts's startApp) in the test process, against the test stack. */
+/** Starts the real app (runtime/app.ts startApp, a role of runtime/main.ts) in the test process, against the test stack. */
 import { randomUUID } from 'node:crypto'
 import { expect, inject } from 'vitest'
-import type { TopicName } from '../../handlers/topics.ts'
+import { type RunningApp, startApp } from '../../runtime/app.ts'
 import { type Config, loadConfig } from '../../runtime/config.ts'
 import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
 import type { Consumer, IncomingMessage } from '../../runtime/kafka/client.ts'
 import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { kafkaName } from '../../runtime/kafka/topics.ts'
 import { createLogger } from '../../runtime/logger.ts'
-import { type RunningApp, startApp } from '../../runtime/main.ts'
+import { roles } from '../../runtime/main.ts'
 import { type AppProcess, startAppProcess } from '../../scripts/local-stack/harness.ts'
 
 type Role = 'api' | 'consumer'
@@ -40,7 +40,11 @@ export interface TestApp extends RunningApp {
 
 export async function startTestApp(overrides: Overrides & { ROLE: Role }): Promise<TestApp> {
   const config = testConfig(overrides)
-  const app = await startApp(config, createLogger(config.LOG_LEVEL, config.ROLE))
+  const app = await startApp(
+    config,
+    createLogger(config.LOG_LEVEL, config.ROLE),
+    roles[overrides.ROLE],
+  )
   return { ...app, url: `http://127.0.0.1:${app.port}` }
 }
 
@@ -71,7 +75,7 @@ export async function startTestPipeline(overrides: Overrides = {}): Promise<Test
 export const patience = { timeout: 30_000, interval: 250 }
 
 /** The Kafka name of a declared topic in this run (or under `prefix`). */
-export const testTopic = (name: TopicName, prefix = testConfig().KAFKA_NAME_PREFIX) =>
+export const testTopic = (name: string, prefix = testConfig().KAFKA_NAME_PREFIX) =>
   kafkaName(prefix, name)
 
 const testKafka = () => createKafkaClient(adminConfig(), createLogger('warn', 'test'))

@@ -1,56 +1,22 @@
 /** In-memory ports for handler and runtime tests: the behaviour the real adapters promise. */
 import { UnavailableError } from '../../handlers/errors.ts'
 import type {
-  DeadLetter,
-  Demo,
-  GroupMember,
-  LoadRequest,
-  LoadStatus,
   OutgoingEvent,
-  PartitionPosition,
   Ports,
+  Publish,
   PurchaseStore,
-  QueueView,
-  Rebalance,
   SummaryQuery,
 } from '../../handlers/ports.ts'
 import type { Purchase, ShopSummary } from '../../handlers/purchase.ts'
-import type { TopicName } from '../../handlers/topics.ts'
 
 export interface MemoryPorts extends Ports {
-  published: { topic: TopicName; event: OutgoingEvent }[]
+  /** Takes any topic name, as the publisher does (a feature's ports publish to theirs too). */
+  publish: Publish<string>
+  published: { topic: string; event: OutgoingEvent }[]
   purchases: Map<string, Purchase>
   summaryQueries: SummaryQuery[]
   /** Makes the next calls fail as if the dependency were down. */
   outage: { kafka: boolean; store: boolean }
-  /** What the queue view answers; tests set it. */
-  kafka: {
-    partitions: PartitionPosition[]
-    members: GroupMember[]
-    rebalances: Rebalance[]
-    /** Newest first. */
-    deadLetters: DeadLetter[]
-  }
-  loads: LoadRequest[]
-}
-
-/** The demo port in memory: loads are recorded, never run. */
-function memoryDemo(loads: LoadRequest[]): Demo {
-  let status: LoadStatus = { running: false, ratePerSecond: 0, sent: 0, accepted: 0, endsAt: null }
-  return {
-    startLoad(request) {
-      loads.push(request)
-      status = { ...status, running: true, ratePerSecond: request.ratePerSecond }
-      return status
-    },
-    stopLoad() {
-      status = { ...status, running: false }
-      return status
-    },
-    load: () => status,
-    freshness: () => ({ p50: 1.2, p99: 2.5, samples: 10 }),
-    apiP99: () => 0.004,
-  }
 }
 
 export const emptySummary: ShopSummary = {
@@ -61,34 +27,18 @@ export const emptySummary: ShopSummary = {
   by_day: [],
 }
 
+/** Whether the in-memory Kafka or store is down; throws as the real adapters then do. */
+export function failIfDown(outage: MemoryPorts['outage'], dependency: 'kafka' | 'store'): void {
+  if (!outage[dependency]) return
+  throw new UnavailableError(dependency, `${dependency === 'kafka' ? 'Kafka' : 'store'} is down`)
+}
+
 export function memoryPorts(now = new Date('2021-12-30T12:00:00Z')): MemoryPorts {
   const published: MemoryPorts['published'] = []
   const purchases = new Map<string, Purchase>()
   const summaryQueries: SummaryQuery[] = []
   const outage = { kafka: false, store: false }
-  const kafka: MemoryPorts['kafka'] = {
-    partitions: [],
-    members: [],
-    rebalances: [],
-    deadLetters: [],
-  }
-  const loads: LoadRequest[] = []
-  const fromKafka =
-    <A extends unknown[], T>(read: (...args: A) => T) =>
-    async (...args: A) => {
-      if (outage.kafka) throw new UnavailableError('kafka', 'Kafka is down')
-      return read(...args)
-    }
-  const queue: QueueView = {
-    partitions: fromKafka(() => kafka.partitions),
-    members: fromKafka(() => kafka.members),
-    rebalances: async () => kafka.rebalances,
-    deadLetterCount: fromKafka(() => kafka.deadLetters.length),
-    latestDeadLetters: fromKafka((limit: number) => kafka.deadLetters.slice(0, limit)),
-  }
-  const storeDown = () => {
-    if (outage.store) throw new UnavailableError('store', 'store is down')
-  }
+  const storeDown = () => failIfDown(outage, 'store')
   const store: PurchaseStore = {
     async savePurchases(batch) {
       storeDown()
@@ -124,28 +74,14 @@ export function memoryPorts(now = new Date('2021-12-30T12:00:00Z')): MemoryPorts
       summaryQueries.push(query)
       return emptySummary
     },
-    async countPurchases() {
-      storeDown()
-      return purchases.size
-    },
-    async latestPurchases(limit) {
-      storeDown()
-      return [...purchases.values()]
-        .sort((a, b) => b.received_at.localeCompare(a.received_at))
-        .slice(0, limit)
-    },
   }
   return {
     published,
     purchases,
     summaryQueries,
     outage,
-    kafka,
-    loads,
-    queue,
-    demo: memoryDemo(loads),
     publish: async (topic, event) => {
-      if (outage.kafka) throw new UnavailableError('kafka', 'Kafka is down')
+      failIfDown(outage, 'kafka')
       published.push({ topic, event })
     },
     store,

@@ -1,5 +1,5 @@
 import { pino } from 'pino'
-import { createHttpApp, type ReadinessChecks } from '../../runtime/http/app.ts'
+import { createHttpApp, mountRoutes, type ReadinessChecks } from '../../runtime/http/app.ts'
 import { loadRoutes } from '../../runtime/load-handlers.ts'
 import { type AppLogger, createLogger } from '../../runtime/logger.ts'
 import { createMetrics } from '../../runtime/metrics.ts'
@@ -14,27 +14,19 @@ export function recordingLogger(): { logger: AppLogger; lines: Record<string, un
   return { logger, lines }
 }
 
-/** The real HTTP runtime on in-memory ports: requests go through `app.request`, no server. */
-export async function memoryApp(
-  options: {
-    ports?: MemoryPorts
-    readiness?: ReadinessChecks
-    livePage?: boolean
-    controlToken?: string
-  } = {},
+/** The real HTTP runtime with the product's routes on in-memory ports: `app.request`, no server. */
+export async function memoryApp<P extends MemoryPorts = MemoryPorts>(
+  options: { ports?: P; readiness?: ReadinessChecks } = {},
 ) {
-  const ports = options.ports ?? memoryPorts()
+  const ports = options.ports ?? (memoryPorts() as P)
   const app = createHttpApp({
-    routes: await loadRoutes(),
-    ports,
     readiness: options.readiness ?? {},
     metrics: createMetrics(),
     logger: silentLogger,
     maxBodyBytes: 16 * 1024,
-    livePage: options.livePage ?? true,
-    ...(options.controlToken && { controlToken: options.controlToken }),
     retryAfterSeconds: 2,
     version: 'test',
   })
+  mountRoutes(app, await loadRoutes(), ports)
   return { app, ports }
 }

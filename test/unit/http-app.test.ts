@@ -192,7 +192,6 @@ describe('HTTP runtime', () => {
       components: { schemas: Record<string, unknown> }
     }
     expect(Object.keys(spec.paths).sort()).toEqual([
-      '/live/snapshot',
       '/purchases',
       '/purchases/{shop_id}',
       '/shops/{shop_id}/summary',

@@ -1,13 +1,14 @@
 import { describe, expect, test, vi } from 'vitest'
-import { maxReplays } from '../../handlers/live.ts'
-import type { DeadLetter } from '../../handlers/ports.ts'
 import storePurchases from '../../handlers/subscribers/store-purchases.ts'
+import { maxReplays } from '../../live/limits.ts'
+import type { DeadLetter } from '../../live/ports.ts'
+import { consumerControlRoutes } from '../../live/runtime/consumer-control.ts'
+import { createQueueView, toDeadLetter } from '../../live/runtime/queue-view.ts'
 import { loadConfig } from '../../runtime/config.ts'
-import { consumerControlRoutes } from '../../runtime/http/consumer-control.ts'
 import type { Admin, GroupMemberAssignment } from '../../runtime/kafka/client.ts'
-import { createQueueView, toDeadLetter } from '../../runtime/live/queue-view.ts'
+import { memoryLiveApp } from '../support/live.ts'
 import { purchaseBody } from '../support/purchases.ts'
-import { memoryApp, silentLogger } from '../support/runtime.ts'
+import { silentLogger } from '../support/runtime.ts'
 
 const token = 'a-control-token-of-at-least-32-characters'
 const bearer = { authorization: `Bearer ${token}` }
@@ -25,7 +26,7 @@ const deadLetter = (overrides: Partial<DeadLetter> = {}): DeadLetter => ({
 
 describe('the live page routes', () => {
   test('the snapshot shows the partitions, the group, the store, the dead letters and the canary', async () => {
-    const { app, ports } = await memoryApp()
+    const { app, ports } = await memoryLiveApp()
     ports.kafka.partitions = [
       { partition: 0, end: 10, committed: 4, oldestWaitingSince: '2021-12-30T11:59:58.000Z' },
     ]
@@ -55,7 +56,7 @@ describe('the live page routes', () => {
   })
 
   test('with Kafka or the store away, the snapshot still answers with what it could read', async () => {
-    const { app, ports } = await memoryApp()
+    const { app, ports } = await memoryLiveApp()
     ports.outage.kafka = true
     ports.outage.store = true
     const body = await (await app.request('/live/snapshot')).json()
@@ -67,13 +68,20 @@ describe('the live page routes', () => {
     })
   })
 
-  test('LIVE_PAGE=false serves no live route', async () => {
-    const { app } = await memoryApp({ livePage: false })
-    expect((await app.request('/live/snapshot')).status).toBe(404)
+  test("the snapshot is documented beside the product's routes; LIVE_PAGE=false serves no live route", async () => {
+    const { app } = await memoryLiveApp()
+    const spec = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<string, unknown>
+    }
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/live/snapshot', '/purchases']),
+    )
+    const { app: off } = await memoryLiveApp({ livePage: false })
+    expect((await off.request('/live/snapshot')).status).toBe(404)
   })
 
   test('without a control token the controls and the dead letters are not served at all', async () => {
-    const { app, ports } = await memoryApp()
+    const { app, ports } = await memoryLiveApp()
     for (const [method, path] of [
       ['POST', '/live/poison'],
       ['POST', '/live/consumers/pause'],
@@ -86,7 +94,7 @@ describe('the live page routes', () => {
   })
 
   test('with controls on, a request without the token or with another one is a 401 problem', async () => {
-    const { app, ports } = await memoryApp({ controlToken: token })
+    const { app, ports } = await memoryLiveApp({ controlToken: token })
     const missing = await app.request('/live/poison', { method: 'POST' })
     expect(missing.status).toBe(401)
     expect(missing.headers.get('content-type')).toContain('application/problem+json')
@@ -100,7 +108,7 @@ describe('the live page routes', () => {
   })
 
   test('a poison message is published to purchases and the subscriber refuses it', async () => {
-    const { app, ports } = await memoryApp({ controlToken: token })
+    const { app, ports } = await memoryLiveApp({ controlToken: token })
     const response = await app.request('/live/poison', { method: 'POST', headers: bearer })
     expect(response.status).toBe(202)
     expect((await response.json()).watch).toMatch(/dead-letter count/)
@@ -110,7 +118,7 @@ describe('the live page routes', () => {
   })
 
   test('consumer commands go to the consumers.control topic that every consumer process follows', async () => {
-    const { app, ports } = await memoryApp({ controlToken: token })
+    const { app, ports } = await memoryLiveApp({ controlToken: token })
     for (const command of ['pause', 'resume', 'add', 'remove']) {
       expect(
         (await app.request(`/live/consumers/${command}`, { method: 'POST', headers: bearer }))
@@ -134,7 +142,7 @@ describe('the live page routes', () => {
   })
 
   test('redrive puts the original bytes back into purchases with the replay count one higher', async () => {
-    const { app, ports } = await memoryApp({ controlToken: token })
+    const { app, ports } = await memoryLiveApp({ controlToken: token })
     ports.kafka.deadLetters = [deadLetter({ replays: 1 })]
     const response = await app.request('/live/dead-letters/7/redrive', {
       method: 'POST',
@@ -155,7 +163,7 @@ describe('the live page routes', () => {
   })
 
   test('redrive refuses an unknown dead letter (404) and one redriven to the limit (409)', async () => {
-    const { app, ports } = await memoryApp({ controlToken: token })
+    const { app, ports } = await memoryLiveApp({ controlToken: token })
     ports.kafka.deadLetters = [deadLetter({ replays: maxReplays })]
     expect(
       (await app.request('/live/dead-letters/8/redrive', { method: 'POST', headers: bearer }))
@@ -171,7 +179,7 @@ describe('the live page routes', () => {
   })
 
   test('the dead letters list their reason, origin and contents, newest first', async () => {
-    const { app, ports } = await memoryApp({ controlToken: token })
+    const { app, ports } = await memoryLiveApp({ controlToken: token })
     ports.kafka.deadLetters = [
       deadLetter({ offset: '9' }),
       deadLetter({ offset: '8' }),
@@ -185,7 +193,7 @@ describe('the live page routes', () => {
   })
 
   test('the load generator starts within bounds only', async () => {
-    const { app, ports } = await memoryApp({ controlToken: token })
+    const { app, ports } = await memoryLiveApp({ controlToken: token })
     const start = (body: unknown) =>
       app.request('/live/load', {
         method: 'POST',

@@ -1,7 +1,9 @@
 import { describe, expect, test, vi } from 'vitest'
-import type { SubscriberDefinition } from '../../handlers/define.ts'
+import { z } from 'zod'
+import { defineSubscriber, type SubscriberDefinition } from '../../handlers/define.ts'
 import { UnavailableError } from '../../handlers/errors.ts'
 import storePurchases from '../../handlers/subscribers/store-purchases.ts'
+import { topics } from '../../handlers/topics.ts'
 import type {
   Consumer,
   ConsumerOptions,
@@ -142,6 +144,34 @@ function harness(
 }
 
 describe('subscriber runner', () => {
+  test('every-process delivery: a group of its own, nothing committed, nothing sent before it started, nothing twice', async () => {
+    const handled: number[] = []
+    const broadcast = defineSubscriber({
+      topic: 'consumers.control',
+      group: 'orders',
+      delivery: 'every-process',
+      deadLetter: null,
+      schema: z.object({ n: z.number() }),
+      handle: async (events) => {
+        handled.push(...events.map((e) => e.n))
+        return { rejected: [] }
+      },
+    })
+    const { deliver, commits, consumers, runner } = harness({ subscriber: broadcast })
+    const sent = (offset: number, timestamp = Date.now()) => ({
+      ...message(offset, { n: offset }),
+      timestamp,
+    })
+    const before = Date.now() - 60_000
+    await deliver([sent(0, before), sent(1), sent(2)])
+    // A replaced client reads the topic from its start again.
+    await deliver([sent(0, before), sent(1), sent(2), sent(3)])
+    expect(handled).toEqual([1, 2, 3])
+    expect(commits).toEqual([])
+    expect(runner.group).toMatch(/^orders\..+-\d+-\w+$/)
+    expect(consumers.map((c) => c.group)).toEqual([runner.group])
+  })
+
   test('stores a batch, then commits the offset after it', async () => {
     const { deliver, commits, ports } = harness()
     await deliver([message(10, event()), message(11, event()), message(12, event())])
@@ -311,7 +341,7 @@ describe('subscriber runner', () => {
   })
 
   describe('dead letters always move', () => {
-    const deadLetterLimit = maxBatchBytes('purchases.dead-letter')
+    const deadLetterLimit = maxBatchBytes(topics['purchases.dead-letter'])
     const backoffs = async (metrics: ReturnType<typeof createMetrics>) =>
       (await metrics.consumerBackoffs.get()).values
         .filter((v) => v.labels.reason === 'dead-letter')

@@ -1,10 +1,11 @@
 import { expect, test } from 'vitest'
 import { topics } from '../../handlers/topics.ts'
 import { topicSpecs } from '../../runtime/kafka/topics.ts'
-import { loadSubscribers } from '../../runtime/load-handlers.ts'
+import { allSubscribers, allTopics } from '../../runtime/load-handlers.ts'
 
-test('the declared topics: purchases, its dead letters (1 MiB batches) and the consumer commands, replicated, min ISR 2', () => {
-  expect(topics).toEqual({
+test("the declared topics: the product's purchases and its dead letters (1 MiB batches), the live page's consumer commands, replicated, min ISR 2", async () => {
+  expect(Object.keys(topics)).toEqual(['purchases', 'purchases.dead-letter'])
+  expect(await allTopics()).toEqual({
     purchases: {
       partitions: 6,
       replicationFactor: 3,
@@ -27,8 +28,8 @@ test('the declared topics: purchases, its dead letters (1 MiB batches) and the c
   })
 })
 
-test('topic specs: prefixed names, declared partitions, config as Kafka strings', () => {
-  expect(topicSpecs('run-1.', 3)).toEqual([
+test('topic specs: prefixed names, declared partitions, config as Kafka strings', async () => {
+  expect(await topicSpecs('run-1.', 3)).toEqual([
     {
       name: 'run-1.purchases',
       partitions: 6,
@@ -54,19 +55,22 @@ test('topic specs: prefixed names, declared partitions, config as Kafka strings'
   ])
 })
 
-test('on one broker, replication and min ISR shrink to 1 so writes are still accepted', () => {
-  for (const spec of topicSpecs('', 1)) {
+test('on one broker, replication and min ISR shrink to 1 so writes are still accepted', async () => {
+  for (const spec of await topicSpecs('', 1)) {
     expect(spec.replicationFactor).toBe(1)
     expect(spec.config?.['min.insync.replicas']).toBe('1')
   }
 })
 
 test('each subscriber reads a declared topic in a group of its own, dead letters to a declared topic', async () => {
-  const subscribers = await loadSubscribers()
-  expect(subscribers.length).toBeGreaterThan(0)
+  const [subscribers, declared] = await Promise.all([allSubscribers(), allTopics()])
+  expect(subscribers.map((s) => [s.topic, s.delivery])).toEqual([
+    ['purchases', 'group'],
+    ['consumers.control', 'every-process'],
+  ])
   for (const subscriber of subscribers) {
-    expect(Object.keys(topics)).toContain(subscriber.topic)
-    if (subscriber.deadLetter) expect(Object.keys(topics)).toContain(subscriber.deadLetter)
+    expect(Object.keys(declared)).toContain(subscriber.topic)
+    if (subscriber.deadLetter) expect(Object.keys(declared)).toContain(subscriber.deadLetter)
   }
   const groups = subscribers.map((subscriber) => subscriber.group)
   expect(new Set(groups).size).toBe(groups.length)

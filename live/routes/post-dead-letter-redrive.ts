@@ -1,7 +1,8 @@
 import { z } from 'zod'
-import { defineRoute } from '../define.ts'
-import { HttpError } from '../errors.ts'
-import { maxReplays, Sent } from '../live.ts'
+import { defineRoute } from '../../handlers/define.ts'
+import { HttpError } from '../../handlers/errors.ts'
+import { maxReplays } from '../limits.ts'
+import { type LivePorts, Sent } from '../ports.ts'
 
 export default defineRoute({
   method: 'post',
@@ -12,7 +13,7 @@ export default defineRoute({
     `\`replay-count\` header one higher. One redriven ${maxReplays} times already is refused ` +
     '(409), so a message that keeps failing cannot loop for ever.',
   tags: ['live page'],
-  access: 'demo',
+  access: 'token',
   request: { params: z.object({ offset: z.string().regex(/^\d+$/, 'must be an offset') }) },
   responses: {
     202: { description: 'Published again.', schema: Sent },
@@ -20,7 +21,7 @@ export default defineRoute({
     404: { description: 'No such dead letter among the latest.' },
     409: { description: 'Redriven too often already.' },
   },
-  handler: async ({ params }, { queue, publish }) => {
+  handler: async ({ params }, { queue, publish }: LivePorts) => {
     const letters = await queue.latestDeadLetters(100)
     const letter = letters.find((l) => l.offset === params.offset)
     if (!letter) {

@@ -1,7 +1,7 @@
 /**
- * The live page's runtime parts: its built assets (runtime/http/live-page/build.ts writes them to
+ * The live page's own HTTP routes: its built assets (live/page/build.ts writes them to
  * dist/live-page) and its one server-sent-events stream. The stream sends what the
- * `/live/snapshot` route answers (handlers/routes/get-live-snapshot.ts) about once a second, one
+ * `/live/snapshot` route answers (live/routes/get-live-snapshot.ts) about once a second, one
  * reading shared by every open page.
  */
 import { existsSync } from 'node:fs'
@@ -12,7 +12,7 @@ import { streamSSE } from 'hono/streaming'
 
 const streamEveryMs = 1_000
 
-/** dist/live-page, from the sources (tsx) or from the compiled dist/runtime/http. */
+/** dist/live-page, from the sources (tsx) or from the compiled dist/live/runtime. */
 export function liveAssetsDir(): string | undefined {
   return [
     join(import.meta.dirname, '..', '..', 'dist', 'live-page'),

@@ -1,6 +1,7 @@
 import { z } from 'zod'
-import { defineRoute } from '../define.ts'
-import { LoadStatus } from '../live.ts'
+import { defineRoute } from '../../handlers/define.ts'
+import { maxLoadRatePerSecond, maxLoadSeconds } from '../limits.ts'
+import { type LivePorts, LoadStatus } from '../ports.ts'
 
 export default defineRoute({
   method: 'post',
@@ -10,12 +11,12 @@ export default defineRoute({
     'Realistic purchases (many shops, flavours and prices) posted to this API at a fixed rate ' +
     'for a bounded time, open loop. A running load is replaced.',
   tags: ['live page'],
-  access: 'demo',
+  access: 'token',
   request: {
     body: z
       .object({
-        rate_per_second: z.int().min(1).max(2_000),
-        duration_seconds: z.int().min(1).max(600),
+        rate_per_second: z.int().min(1).max(maxLoadRatePerSecond),
+        duration_seconds: z.int().min(1).max(maxLoadSeconds),
       })
       .strict(),
   },
@@ -24,7 +25,7 @@ export default defineRoute({
     401: { description: 'No valid control token.' },
     422: { description: 'Rate or duration out of bounds.' },
   },
-  handler: async ({ body }, { demo }) => ({
+  handler: async ({ body }, { demo }: LivePorts) => ({
     status: 202,
     body: demo.startLoad({
       ratePerSecond: body.rate_per_second,

@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { defineRoute } from '../define.ts'
-import { DeadLetter } from '../live.ts'
+import { defineRoute } from '../../handlers/define.ts'
+import { DeadLetter, type LivePorts } from '../ports.ts'
 
 export default defineRoute({
   method: 'get',
@@ -10,7 +10,7 @@ export default defineRoute({
     'Newest first: why each failed, where it came from (topic, partition, offset), how often it ' +
     'was redriven, and its original bytes. Contents may be personal data: a demo control.',
   tags: ['live page'],
-  access: 'demo',
+  access: 'token',
   request: { query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(10) }) },
   responses: {
     200: {
@@ -19,7 +19,7 @@ export default defineRoute({
     },
     401: { description: 'No valid control token.' },
   },
-  handler: async ({ query }, { queue }) => ({
+  handler: async ({ query }, { queue }: LivePorts) => ({
     status: 200,
     body: { dead_letters: await queue.latestDeadLetters(query.limit) },
   }),

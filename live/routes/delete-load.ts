@@ -1,12 +1,12 @@
-import { defineRoute } from '../define.ts'
-import { LoadStatus } from '../live.ts'
+import { defineRoute } from '../../handlers/define.ts'
+import { type LivePorts, LoadStatus } from '../ports.ts'
 
 export default defineRoute({
   method: 'delete',
   path: '/live/load',
   summary: 'Stop the built-in load generator',
   tags: ['live page'],
-  access: 'demo',
+  access: 'token',
   request: {},
   responses: {
     200: {
@@ -15,5 +15,5 @@ export default defineRoute({
     },
     401: { description: 'No valid control token.' },
   },
-  handler: async (_input, { demo }) => ({ status: 200, body: demo.stopLoad() }),
+  handler: async (_input, { demo }: LivePorts) => ({ status: 200, body: demo.stopLoad() }),
 })

@@ -6,49 +6,10 @@
  */
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
+import { maxLoadRatePerSecond, maxLoadSeconds, maxReplays } from '../limits.ts'
+// Types only: the shapes are zod on the server, and zod stays out of this bundle.
+import type { DeadLetter, LoadStatus, PartitionPosition, Snapshot } from '../ports.ts'
 import './page.css'
-
-interface Snapshot {
-  at: string
-  partitions:
-    | { partition: number; end: number; committed: number; oldestWaitingSince: string | null }[]
-    | null
-  members: { id: string; clientId: string; host: string; partitions: number[] }[] | null
-  rebalances: {
-    at: string
-    members: number
-    moved: number
-    unownedMs: number
-    readingsApartMs: number
-  }[]
-  documents: number | null
-  deadLetters: number | null
-  latestPurchases:
-    | {
-        purchase_id: string
-        shop_id: string
-        received_at: string
-        scoops: { type: string; quantity: number }[]
-        total_cents: number
-      }[]
-    | null
-  freshness: { p50: number | null; p99: number | null; samples: number }
-  apiP99: number | null
-  load: {
-    running: boolean
-    ratePerSecond: number
-    sent: number
-    accepted: number
-    endsAt: string | null
-  }
-}
-
-interface DeadLetter {
-  offset: string
-  reason: string
-  origin: { topic: string; partition: number; offset: string }
-  replays: number
-}
 
 const windowSeconds = 300
 const rateOverSeconds = 3
@@ -234,7 +195,7 @@ function render(snapshot: Snapshot) {
   if (snapshot.deadLetters) void loadDeadLetters()
 }
 
-function renderPartitions(partitions: NonNullable<Snapshot['partitions']>) {
+function renderPartitions(partitions: PartitionPosition[]) {
   const max = Math.max(1, ...partitions.map((p) => p.end))
   $('#partitions').innerHTML = partitions
     .map((p) => {
@@ -293,7 +254,7 @@ function renderPurchases(snapshot: Snapshot) {
     .join('')
 }
 
-function renderLoad(load: Snapshot['load']) {
+function renderLoad(load: LoadStatus) {
   text(
     '#load-status',
     load.running
@@ -354,6 +315,9 @@ async function say(result: HTMLElement, response: Response | null) {
     : `${response.status} ${answer.title ?? ''}${answer.detail ? `: ${answer.detail}` : ''}`
 }
 
+$<HTMLInputElement>('#load-rate').max = String(maxLoadRatePerSecond)
+$<HTMLInputElement>('#load-duration').max = String(maxLoadSeconds)
+
 const actions: Record<string, () => Promise<Response | null>> = {
   'load-start': () =>
     control('POST', '/live/load', {
@@ -408,7 +372,7 @@ async function loadDeadLetters() {
   $('#dead-letters').innerHTML = letters
     .map(
       (l) =>
-        `<tr data-offset="${escapeHtml(l.offset)}"><td>${escapeHtml(l.offset)}</td><td title="${escapeHtml(l.reason)}">${escapeHtml(l.reason)}</td><td title="${escapeHtml(l.origin.topic)}">${escapeHtml(`p${l.origin.partition} @${l.origin.offset} · ${l.origin.topic}`)}</td><td>${l.replays}</td><td><button type="button" class="small secondary" data-redrive="${escapeHtml(l.offset)}" ${l.replays >= 3 ? 'disabled' : ''}>Redrive</button></td></tr>`,
+        `<tr data-offset="${escapeHtml(l.offset)}"><td>${escapeHtml(l.offset)}</td><td title="${escapeHtml(l.reason)}">${escapeHtml(l.reason)}</td><td title="${escapeHtml(l.origin.topic)}">${escapeHtml(`p${l.origin.partition} @${l.origin.offset} · ${l.origin.topic}`)}</td><td>${l.replays}</td><td><button type="button" class="small secondary" data-redrive="${escapeHtml(l.offset)}" ${l.replays >= maxReplays ? 'disabled' : ''}>Redrive</button></td></tr>`,
     )
     .join('')
 }

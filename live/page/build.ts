@@ -8,7 +8,7 @@ import { basename, join } from 'node:path'
 import { build } from 'esbuild'
 
 const here = import.meta.dirname
-const out = join(here, '..', '..', '..', 'dist', 'live-page')
+const out = join(here, '..', '..', 'dist', 'live-page')
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
 const result = await build({

@@ -1,5 +1,5 @@
-import { defineRoute } from '../define.ts'
-import { Sent } from '../live.ts'
+import { defineRoute } from '../../handlers/define.ts'
+import { type LivePorts, Sent } from '../ports.ts'
 
 export default defineRoute({
   method: 'post',
@@ -9,13 +9,13 @@ export default defineRoute({
     'A JSON value that breaks the purchase schema, straight onto the purchases topic: the ' +
     'consumer sends it to the dead letters with its reason and origin, and its partition moves on.',
   tags: ['live page'],
-  access: 'demo',
+  access: 'token',
   request: {},
   responses: {
     202: { description: 'Published.', schema: Sent },
     401: { description: 'No valid control token.' },
   },
-  handler: async (_input, { publish, clock }) => {
+  handler: async (_input, { publish, clock }: LivePorts) => {
     await publish('purchases', {
       key: 'live-page-poison',
       value: { poison: true, sent_at: clock.now().toISOString() },

@@ -3,11 +3,11 @@
  * dead letters, for the live page. Rebalances and the age of the oldest waiting event are
  * inferred from what each reading saw (the page reads about once a second), kept in memory.
  */
-import type { DeadLetter, GroupMember, QueueView, Rebalance } from '../../handlers/ports.ts'
-import type { Admin, IncomingMessage, KafkaClient } from '../kafka/client.ts'
-import { followTopic } from '../kafka/follower.ts'
-import { kafkaName } from '../kafka/topics.ts'
-import type { AppLogger } from '../logger.ts'
+import type { Admin, Consumer, IncomingMessage, KafkaClient } from '../../runtime/kafka/client.ts'
+import { kafkaName, processGroup } from '../../runtime/kafka/topics.ts'
+import type { AppLogger } from '../../runtime/logger.ts'
+import { retry, untilStopped } from '../../runtime/retry.ts'
+import type { DeadLetter, GroupMember, QueueView, Rebalance } from '../ports.ts'
 
 export interface QueueViewOptions {
   namePrefix: string
@@ -40,6 +40,53 @@ export function toDeadLetter(message: IncomingMessage): DeadLetter {
   }
 }
 
+/**
+ * Reads `topic` from its start in a group of this process's own, committing nothing, handing
+ * each message to `onMessage`: every API process lists every dead letter. Not a subscriber: it
+ * keeps the raw messages (their headers say why they failed), whatever their bytes.
+ */
+function tail(
+  kafka: KafkaClient,
+  { topic, groupPrefix }: { topic: string; groupPrefix: string },
+  onMessage: (message: IncomingMessage) => void,
+  logger: AppLogger,
+): { stop(): Promise<void> } {
+  const stopping = new AbortController()
+  const log = logger.child({ reads: topic })
+  let started: Consumer | undefined
+  const reading = retry(
+    async () => {
+      const consumer = await kafka.consumer({
+        group: processGroup(groupPrefix),
+        topic,
+        concurrency: 1,
+      })
+      await consumer.start(async (batch) => {
+        for (const message of batch.messages) onMessage(message)
+      })
+      started = consumer
+      return consumer
+    },
+    {
+      policy: untilStopped,
+      signal: stopping.signal,
+      onRetry: (error, attempt) => log.warn({ err: error, attempt }, 'reading failed, retrying'),
+    },
+  ).catch((error: unknown) => {
+    if (!stopping.signal.aborted) log.error({ err: error }, 'reading stopped')
+    return undefined
+  })
+  return {
+    async stop() {
+      stopping.abort()
+      if (started) return started.stop()
+      // Still connecting (Kafka away): the attempt in hand may take its client's whole retry
+      // budget; stop without waiting for it, and stop what it yields, if anything.
+      void reading.then((consumer) => consumer?.stop())
+    },
+  }
+}
+
 export function createQueueView(
   kafka: KafkaClient,
   admin: () => Promise<Admin>,
@@ -57,9 +104,9 @@ export function createQueueView(
   let lastReadingAt: number | undefined
   const deadLetters: DeadLetter[] = []
   // Started on the first look at the dead letters, so an API nobody watches reads none.
-  let follower: { stop(): Promise<void> } | undefined
+  let reader: { stop(): Promise<void> } | undefined
   const followDeadLetters = () => {
-    follower ??= followTopic(
+    reader ??= tail(
       kafka,
       {
         topic: deadLetterTopic,
@@ -146,7 +193,7 @@ export function createQueueView(
     },
 
     async stop() {
-      await follower?.stop()
+      await reader?.stop()
     },
   }
 }

@@ -1,13 +1,15 @@
 /**
- * The Demo port: the live page's load generator (the one generator: runtime/load/), the
+ * The Demo port: the live page's load generator (on the one generator: runtime/load/), the
  * freshness canary, and the API's recent latency. Purchases go through the API's own HTTP app
  * (`post`), so they are validated, published and counted like any shop's.
  */
-import type { Demo, LoadStatus, PurchaseStore } from '../../handlers/ports.ts'
+import type { PurchaseStore } from '../../handlers/ports.ts'
 import type { PurchaseInput } from '../../handlers/purchase.ts'
-import { runOpenLoop } from '../load/open-loop.ts'
-import { createPurchaseGenerator } from '../load/purchases.ts'
-import type { AppLogger } from '../logger.ts'
+import { runOpenLoop } from '../../runtime/load/open-loop.ts'
+import { createPurchaseGenerator } from '../../runtime/load/purchases.ts'
+import type { AppLogger } from '../../runtime/logger.ts'
+import { poll } from '../../runtime/wait.ts'
+import type { Demo, LoadStatus } from '../ports.ts'
 
 export interface DemoOptions {
   /** Posts a purchase through the API; resolves with the HTTP status. */
@@ -70,11 +72,13 @@ export function createDemo(options: DemoOptions): Demo & {
       to: new Date(at + 1).toISOString(),
       limit: 10,
     }
-    while (performance.now() - accepted < canaryGiveUpMs) {
-      const found = await options.store.findPurchases(query).catch(() => [])
-      if (found.some((p) => p.purchase_id === purchase.purchase_id)) break
-      await new Promise((resolve) => setTimeout(resolve, canaryPollMs))
-    }
+    await poll(
+      async () => {
+        const found = await options.store.findPurchases(query).catch(() => [])
+        return found.some((p) => p.purchase_id === purchase.purchase_id) || undefined
+      },
+      { signal: AbortSignal.timeout(canaryGiveUpMs), intervalMs: canaryPollMs },
+    ).catch(() => {})
     const seconds = (performance.now() - accepted) / 1000
     freshness.observe(seconds)
     freshnessSamples.push(seconds)
