@@ -1,11 +1,19 @@
 import { describe, expect, test, vi } from 'vitest'
 import storePurchases from '../../handlers/subscribers/store-purchases.ts'
-import { maxReplays } from '../../live/limits.ts'
+import { topics } from '../../handlers/topics.ts'
+import { maxExtraMembers, maxReplays } from '../../live/limits.ts'
 import type { DeadLetter } from '../../live/ports.ts'
-import { consumerControlRoutes } from '../../live/runtime/consumer-control.ts'
+import {
+  consumerControlRoutes,
+  createConsumerControl,
+} from '../../live/runtime/consumer-control.ts'
 import { createQueueView, toDeadLetter } from '../../live/runtime/queue-view.ts'
+import obeyConsumerCommands from '../../live/subscribers/obey-consumer-commands.ts'
+import { topics as liveTopics } from '../../live/topics.ts'
 import { loadConfig } from '../../runtime/config.ts'
 import type { Admin, GroupMemberAssignment } from '../../runtime/kafka/client.ts'
+import { topicSpecs } from '../../runtime/kafka/topics.ts'
+import { allSubscribers, allTopics } from '../../runtime/load-handlers.ts'
 import { memoryLiveApp } from '../support/live.ts'
 import { purchaseBody } from '../support/purchases.ts'
 import { silentLogger } from '../support/runtime.ts'
@@ -210,6 +218,29 @@ describe('the live page routes', () => {
   })
 })
 
+describe("the live page's declarations", () => {
+  test('its own topic, and the consumer commands read by every process, beside the product', async () => {
+    expect(await allTopics()).toMatchObject({ ...topics, ...liveTopics })
+    expect(liveTopics).toEqual({
+      'consumers.control': {
+        partitions: 1,
+        replicationFactor: 3,
+        config: { 'min.insync.replicas': 2, 'retention.ms': 3600 * 1000 },
+      },
+    })
+    expect((await topicSpecs('run-1.', 1)).map((spec) => spec.name)).toContain(
+      'run-1.consumers.control',
+    )
+    expect(
+      (await allSubscribers()).map(({ topic, group, delivery }) => ({ topic, group, delivery })),
+    ).toContainEqual({
+      topic: 'consumers.control',
+      group: 'consumers.control',
+      delivery: 'every-process',
+    })
+  })
+})
+
 describe('the control configuration', () => {
   const base = { KAFKA_BROKERS: 'k:9092', ELASTICSEARCH_URL: 'http://es:9200' }
   test('the page is on and the controls off by default; the canary posts every 5 s', () => {
@@ -226,6 +257,54 @@ describe('the control configuration', () => {
     expect(() =>
       loadConfig({ ...base, DEMO_CONTROLS: 'true', DEMO_CONTROL_TOKEN: 'short' }),
     ).toThrow(/DEMO_CONTROL_TOKEN: must be at least 32 characters/)
+  })
+})
+
+describe('the consumer commands in a consumer process', () => {
+  function fakeRunner() {
+    return {
+      paused: false,
+      stopped: false,
+      pause() {
+        this.paused = true
+      },
+      resume() {
+        this.paused = false
+      },
+      async stop() {
+        this.stopped = true
+      },
+    }
+  }
+  test(`pause and resume every member, add up to ${maxExtraMembers} members of each group, remove the last added`, async () => {
+    const own = fakeRunner()
+    const started: ReturnType<typeof fakeRunner>[] = []
+    const consumers = {
+      subscribers: [storePurchases],
+      ports: {} as never,
+      runners: [own as never],
+      start: () => {
+        const runner = fakeRunner()
+        started.push(runner)
+        return runner as never
+      },
+    }
+    const control = createConsumerControl(consumers, silentLogger)
+    control.obey('pause')
+    for (let i = 0; i <= maxExtraMembers; i++) control.obey('add')
+    expect(started).toHaveLength(maxExtraMembers)
+    // Added while paused: they join paused.
+    expect(started.every((runner) => runner.paused)).toBe(true)
+    control.obey('resume')
+    expect([own, ...started].some((runner) => runner.paused)).toBe(false)
+    control.obey('remove')
+    expect(started.map((runner) => runner.stopped)).toEqual([false, false, true])
+    // A command arrives as the subscriber reads it.
+    await obeyConsumerCommands.handle(
+      [obeyConsumerCommands.schema.parse({ command: 'pause', sent_at: 'now' })],
+      { consumers: control },
+    )
+    expect(own.paused).toBe(true)
   })
 })
 
