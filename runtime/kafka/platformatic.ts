@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type BaseOptions,
-  Connection,
+  type Connection,
   compatibilityPartitioner,
   consumerGroupDescribeV0,
   FindCoordinatorKeyTypes,
@@ -23,6 +23,7 @@ import {
   MessagesStreamModes,
   ProduceAcks,
 } from '@platformatic/kafka'
+import pTimeout from 'p-timeout'
 import type { KafkaSettings } from '../config.ts'
 import type { AppLogger } from '../logger.ts'
 import type {
@@ -36,6 +37,7 @@ import type {
   ProducerOptions,
 } from './client.ts'
 import { refusalsByKafkaError, SendRefusedError, sendBudget } from './client.ts'
+import { createPartitionScheduler, type ScheduledBatch } from './partition-scheduler.ts'
 
 // A connection reset while it authenticates makes the library emit 'error' twice on it (the
 // socket's error, then the failed SASL handshake), after its one-time listeners are gone: unheard,
@@ -145,19 +147,14 @@ async function createProducer(options: BaseOptions, bounds?: ProducerOptions): P
   // library retries a refused bootstrap connection without end (its `retries` apart), so the
   // attempt gets a deadline: the send's budget.
   const connectWithinMs = bounds?.sendTimeoutMs ?? producerConnectTimeoutMs
-  const gaveUp = new AbortController()
   try {
-    await Promise.race([
-      producer.initIdempotentProducer({}),
-      sleep(connectWithinMs, undefined, { signal: gaveUp.signal }).then(() => {
-        throw new Error(`no connection to Kafka within ${connectWithinMs} ms`)
-      }),
-    ])
+    await pTimeout(producer.initIdempotentProducer({}), {
+      milliseconds: connectWithinMs,
+      message: `no connection to Kafka within ${connectWithinMs} ms`,
+    })
   } catch (error) {
     await producer.close(true)
     throw error
-  } finally {
-    gaveUp.abort()
   }
   return {
     async send(batches) {
@@ -185,26 +182,13 @@ async function createProducer(options: BaseOptions, bounds?: ProducerOptions): P
   }
 }
 
-interface PartitionState {
-  partition: number
-  /** Fetched and not handed out yet, in offset order. */
-  queue: Fetched[]
-  bytes: number
-  /** The offset after the last one queued: a fetch starting below it is a repeat, skipped. */
-  next: bigint | undefined
-  busy: boolean
-  /** Assigned to another member now: nothing of it may be committed from here. */
-  lost: boolean
-  abort: AbortController
-}
-
 /**
- * The library hands out single messages from one stream over every assigned partition. This
- * regroups them per partition (one batch at a time each, up to `concurrency` partitions at once)
- * and watches the assignment. When a partition is lost, or a batch or the stream fails, the
- * stream is replaced by a new one that reads from the committed offsets: the library would
- * otherwise go on from what it had fetched, skipping what was fetched but never handled. A
- * member the broker dropped is replaced by a new client.
+ * The library hands out single messages from one stream over every assigned partition; the
+ * partition scheduler regroups them into batches, and this watches the assignment. When a
+ * partition is lost, or a batch or the stream fails, the stream is replaced by a new one that
+ * reads from the committed offsets: the library would otherwise go on from what it had fetched,
+ * skipping what was fetched but never handled. A member the broker dropped is replaced by a new
+ * client.
  */
 function createConsumer(
   options: BaseOptions,
@@ -241,10 +225,6 @@ function createConsumer(
     mode: MessagesStreamModes.COMMITTED,
     fallbackMode: MessagesStreamFallbackModes.EARLIEST,
   }
-  const partitions = new Map<number, PartitionState>()
-  /** Partitions that are not busy and have queued messages, in the order they became so. */
-  const ready: PartitionState[] = []
-  const inFlight = new Set<Promise<void>>()
   const halt = new AbortController()
   const crash = Promise.withResolvers<Error>()
   let handle: Handler | undefined
@@ -252,17 +232,26 @@ function createConsumer(
   let restarting = false
   /** The broker dropped this member: the next restart replaces the client, as it cannot rejoin. */
   let renew = false
-  let paused = false
-  let queuedBytes = 0
   let failures = 0
   let stopped: Promise<void> | undefined
+  const batches = createPartitionScheduler<Fetched>({
+    concurrency,
+    maxQueuedBytes,
+    sizeOf: (message) => message.value?.length ?? 0,
+    handle: deliver,
+    onFailure(error, partition) {
+      log.error({ err: error, partition }, 'batch failed; its partition is read again')
+      void restart(backoff())
+    },
+    onSettled: pump,
+  })
   let kafka = join()
 
   function fail(error: Error) {
     if (halt.signal.aborted) return
     log.error({ err: error }, 'Kafka consumer gave up')
     halt.abort(error)
-    for (const state of partitions.values()) state.abort.abort(error)
+    batches.abort(error)
     crash.resolve(error)
   }
 
@@ -274,111 +263,52 @@ function createConsumer(
     return new Set(kafka.assignments?.find((assignment) => assignment.topic === topic)?.partitions)
   }
 
-  function release(state: PartitionState) {
-    state.lost = true
-    state.abort.abort(new Error(`partition ${state.partition} of ${topic} was reassigned`))
-    partitions.delete(state.partition)
-    queuedBytes -= state.bytes
-    state.queue = []
-    state.bytes = 0
-  }
-
-  function enqueue(message: Fetched) {
-    let state = partitions.get(message.partition)
-    if (!state) {
-      state = {
-        partition: message.partition,
-        queue: [],
-        bytes: 0,
-        next: undefined,
-        busy: false,
-        lost: false,
-        abort: new AbortController(),
-      }
-      partitions.set(message.partition, state)
-    }
-    if (state.next !== undefined && message.offset < state.next) return
-    state.next = message.offset + 1n
-    if (!state.busy && state.queue.length === 0) ready.push(state)
-    const size = message.value?.length ?? 0
-    state.queue.push(message)
-    state.bytes += size
-    queuedBytes += size
+  function release(partition: number) {
+    batches.release(partition, new Error(`partition ${partition} of ${topic} was reassigned`))
   }
 
   /** Reconciles the assignment, reads what the stream holds, and hands out batches. */
   function pump() {
     if (!handle || halt.signal.aborted) return
     const owned = assigned()
-    const lost = [...partitions.values()].filter((state) => !owned.has(state.partition))
+    const lost = batches.held().filter((partition) => !owned.has(partition))
     if (lost.length > 0) {
-      for (const state of lost) release(state)
-      log.info({ partitions: lost.map((state) => state.partition) }, 'partitions reassigned')
+      for (const partition of lost) release(partition)
+      log.info({ partitions: lost }, 'partitions reassigned')
       // The stream may still hold what it fetched of them, and would resume from there later.
       void restart(0)
     }
-    while (stream && !paused && queuedBytes < maxQueuedBytes) {
+    while (stream && !batches.paused && batches.hasRoom) {
       const message: Fetched | null = stream.read()
       if (message === null) break
       // Fetched before the partition was lost: its new owner reads it.
-      if (owned.has(message.partition)) enqueue(message)
+      if (owned.has(message.partition)) batches.enqueue(message)
     }
-    while (!paused && inFlight.size < concurrency) {
-      const state = ready.shift()
-      if (!state) break
-      if (!state.lost) run(state, handle)
-    }
+    batches.dispatch()
   }
 
-  function run(state: PartitionState, onBatch: Handler) {
-    const messages = state.queue
-    state.queue = []
-    queuedBytes -= state.bytes
-    state.bytes = 0
-    state.busy = true
-    const task = deliver(state, messages, onBatch).finally(() => {
-      inFlight.delete(task)
-      state.busy = false
-      if (!state.lost && state.queue.length > 0) ready.push(state)
-      pump()
+  async function deliver({ partition, messages, signal }: ScheduledBatch<Fetched>) {
+    await handle?.({
+      topic,
+      partition,
+      messages: messages.map(toIncoming),
+      signal,
+      async commitThrough(offset) {
+        // The new owner commits this partition now; a late commit here would overwrite theirs.
+        signal.throwIfAborted()
+        const leaderEpoch = messages.find((message) => message.offset === offset)?.leaderEpoch
+        await kafka.commit({
+          offsets: [{ topic, partition, offset: offset + 1n, leaderEpoch: leaderEpoch ?? -1 }],
+        })
+      },
     })
-    inFlight.add(task)
-  }
-
-  async function deliver(state: PartitionState, messages: Fetched[], onBatch: Handler) {
-    const { partition } = state
-    try {
-      await onBatch({
-        topic,
-        partition,
-        messages: messages.map(toIncoming),
-        signal: state.abort.signal,
-        async commitThrough(offset) {
-          // The new owner commits this partition now; a late commit here would overwrite theirs.
-          if (state.lost) throw state.abort.signal.reason
-          const leaderEpoch = messages.find((message) => message.offset === offset)?.leaderEpoch
-          await kafka.commit({
-            offsets: [{ topic, partition, offset: offset + 1n, leaderEpoch: leaderEpoch ?? -1 }],
-          })
-        },
-      })
-      failures = 0
-    } catch (error) {
-      if (state.lost || halt.signal.aborted) return
-      log.error({ err: error, partition }, 'batch failed; its partition is read again')
-      // What followed the failed batch must not be handed out before the batch is retried.
-      queuedBytes -= state.bytes
-      state.queue = []
-      state.bytes = 0
-      state.next = undefined
-      void restart(backoff())
-    }
+    failures = 0
   }
 
   /** Opens a stream at the committed offsets and makes it the one read. */
   async function open() {
     const opened = await kafka.consume(streamOptions)
-    if (paused) opened.pause()
+    if (batches.paused) opened.pause()
     opened.on('readable', pump)
     opened.on('error', (error) => {
       if (opened !== stream) return
@@ -401,7 +331,7 @@ function createConsumer(
       await sleep(delayMs, undefined, { signal: halt.signal })
       if (renew) {
         renew = false
-        for (const state of partitions.values()) release(state)
+        for (const partition of batches.held()) release(partition)
         const dropped = kafka
         kafka = join()
         await dropped.close(true).catch((error: unknown) => log.warn({ err: error }, 'close'))
@@ -433,11 +363,11 @@ function createConsumer(
       pump()
     },
     pause() {
-      paused = true
+      batches.pause()
       stream?.pause()
     },
     resume() {
-      paused = false
+      batches.resume()
       stream?.resume()
       pump()
     },
@@ -447,7 +377,7 @@ function createConsumer(
         // No new batch starts; those in flight finish and their commits land (their signals
         // stay unaborted: only a lost partition aborts one).
         halt.abort(new Error('consumer stopping'))
-        await Promise.allSettled(inFlight)
+        await batches.stop()
         // Closes the stream and leaves the group, so its partitions move at once.
         await kafka.close(true)
       })()
@@ -540,19 +470,16 @@ function createAdmin(options: BaseOptions): Admin {
     offsets: partitionOffsets,
     async members(group, topic) {
       // Members of the KIP-848 protocol (this adapter's consumers) are described by the group's
-      // coordinator with ConsumerGroupDescribe; DescribeGroups knows only classic members.
+      // coordinator with ConsumerGroupDescribe; DescribeGroups knows only classic members. The
+      // Admin has no method for that API (2.12), so it is sent as a raw request on the admin's
+      // own connection to the coordinator.
       const [coordinator] = await admin.findCoordinator({
         keyType: FindCoordinatorKeyTypes.GROUP,
         keys: [group],
       })
       if (coordinator) {
-        const connection = new Connection(options.clientId, {
-          ...(options.tls && { tls: options.tls }),
-          ...(options.sasl && { sasl: options.sasl }),
-          connectTimeout: options.connectTimeout,
-        })
         try {
-          await connection.connect(coordinator.host, coordinator.port)
+          const connection = await admin.connections.get(coordinator)
           const { groups } = await consumerGroupDescribeV0.api.async(connection, [group], false)
           const described = groups.find((g) => g.groupId === group)
           if (described && described.errorCode === 0 && described.members.length > 0) {
@@ -568,8 +495,6 @@ function createAdmin(options: BaseOptions): Admin {
           }
         } catch {
           // A classic group (kafkajs's consumers) is not found by this API: described below.
-        } finally {
-          await connection.close().catch(() => {})
         }
       }
       const described = (await admin.describeGroups({ groups: [group] })).get(group)
