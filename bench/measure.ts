@@ -22,6 +22,16 @@ export interface Rate {
   cutShort?: boolean
 }
 
+/** The producer adapters send in sequential batches of this many (raw-produce, consumer-drain). */
+export const produceBatch = 500
+
+/** `count` fresh events from `purchases`, received now: what the API would publish. */
+export const freshEvents = (purchases: { next(): PurchaseInput }, count: number): PurchaseEvent[] =>
+  Array.from({ length: count }, () => ({
+    ...purchases.next(),
+    received_at: new Date().toISOString(),
+  }))
+
 const progressEveryMs = 5_000
 const rate = (count: number, ms: number, cutShort = false): Rate => ({
   count,

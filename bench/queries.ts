@@ -1,15 +1,24 @@
 /**
- * (q) Queries at size: a seeded dataset loaded once through the store's own bulk path (kept
- * between runs while its seed and size match), then the API's day query and 30-day summary
- * against the same store queries sent straight to Elasticsearch, at a fixed concurrency.
+ * Queries at size: a seeded dataset loaded once through the store's own bulk path (kept
+ * between runs while its seed and size match), then the day query and the 30-day summary at a
+ * fixed concurrency: through the API (query-api) and as the store's own queries straight to
+ * Elasticsearch (query-direct).
  */
 import type { Client } from '@elastic/elasticsearch'
 import { nextDay, startOfDay } from '../handlers/calendar.ts'
 import { toPurchase } from '../handlers/purchase.ts'
-import type { ElasticsearchStore } from '../runtime/elasticsearch/store.ts'
+import {
+  createElasticsearchClient,
+  createElasticsearchStore,
+  type ElasticsearchStore,
+} from '../runtime/elasticsearch/store.ts'
 import { createPurchaseGenerator } from '../runtime/load/purchases.ts'
+import type { Bench } from './context.ts'
 import { call } from './http-client.ts'
 import { percentile, type Say } from './measure.ts'
+import type { Ceiling, Target } from './report.ts'
+import { spread } from './rounds.ts'
+import { defineScenario, type Scenario } from './scenario.ts'
 
 export interface Dataset {
   seed: number
@@ -127,9 +136,11 @@ export type QueryKind = 'day' | 'summary'
  * Elasticsearch through the store's own query (`store`). Shops and days are drawn from the
  * dataset's own, the same sequence for both.
  */
+export type QueryTarget = { apiUrl: string } | { store: ElasticsearchStore }
+
 export function loadQueries(
   kind: QueryKind,
-  target: { apiUrl: string } | { store: ElasticsearchStore },
+  target: QueryTarget,
   dataset: Dataset,
   concurrency: number,
   seconds: number,
@@ -172,4 +183,118 @@ export function loadQueries(
     return true
   }
   return closedLoop(concurrency, seconds, query)
+}
+
+/**
+ * The bench's dataset from its options: --dataset-purchases over 1,000 shops and 90 days,
+ * loaded unless its index holds it already (the stack's data directory keeps it between runs).
+ */
+export async function prepareDataset(bench: Bench): Promise<{ dataset: Dataset; index: string }> {
+  const dataset = {
+    seed: bench.options.seed,
+    purchases: bench.options['dataset-purchases'],
+    shops: 1_000,
+    days: 90,
+  }
+  const index = datasetIndex(dataset)
+  const client = createElasticsearchClient(bench.config, {
+    requestTimeoutMs: 120_000,
+    maxRetries: 1,
+  })
+  try {
+    bench.say(
+      `  the dataset: ${dataset.purchases} purchases over ${dataset.shops} shops and ${dataset.days} days, seed ${dataset.seed}`,
+    )
+    const loaded = await ensureDataset(
+      client,
+      createElasticsearchStore(client, index),
+      index,
+      dataset,
+      bench.say,
+    )
+    if (loaded.perSecond) bench.say(`  loaded at ${Math.round(loaded.perSecond)} docs/s`)
+  } finally {
+    await client.close()
+  }
+  return { dataset, index }
+}
+
+/**
+ * One caller (a query's own time: the target's row) and sixteen (the cores shared by the API,
+ * Elasticsearch and the callers: queueing shows).
+ */
+const concurrencies = [1, 16] as const
+const querySeconds = 5
+
+/**
+ * A query row family: the day query and the 30-day summary, at each concurrency, each round,
+ * against `target` (the API, or the store's own query straight to Elasticsearch).
+ */
+export function queryScenario(spec: {
+  id: string
+  title: string
+  ceilings?: Ceiling[]
+  /** Where the queries go, and how to stop it. */
+  connect(bench: Bench, index: string): Promise<{ target: QueryTarget; stop(): Promise<unknown> }>
+  /** The rows' measurement for a query kind and its callers. */
+  describe(kind: QueryKind, dataset: Dataset, callers: string): string
+  /** The target of the day query's row with one caller. */
+  dayTarget?: Target
+}): Scenario {
+  return defineScenario({
+    id: spec.id,
+    stage: 'queries',
+    title: spec.title,
+    ceilings: spec.ceilings,
+    async start(bench) {
+      const { dataset, index } = await prepareDataset(bench)
+      const { target, stop } = await spec.connect(bench, index)
+      const cases = concurrencies.flatMap((concurrency) =>
+        (['day', 'summary'] as const).map((kind) => ({
+          kind,
+          concurrency,
+          callers: concurrency === 1 ? 'one caller' : `${concurrency} concurrent callers`,
+          loads: [] as QueryLoad[],
+        })),
+      )
+      return {
+        async round() {
+          for (const each of cases) {
+            const load = await loadQueries(
+              each.kind,
+              target,
+              dataset,
+              each.concurrency,
+              bench.seconds(querySeconds),
+            )
+            each.loads.push(load)
+            bench.say(
+              `  ${each.kind} query, ${each.callers}: ${Math.round(load.perSecond)}/s, p50 ${load.p50} ms, p99 ${load.p99} ms`,
+            )
+          }
+        },
+        async finish() {
+          await stop()
+          const failed = cases.flatMap((each) => each.loads).reduce((n, load) => n + load.failed, 0)
+          if (failed > 0) bench.note(`${spec.id}: ${failed} queries failed or answered non-200.`)
+          return cases.map((each) => {
+            const of = (key: 'perSecond' | 'p50' | 'p99') =>
+              spread(each.loads.map((load) => load[key]))
+            return {
+              id: spec.id,
+              variant: `${each.kind} query, ${each.callers}`,
+              measurement: `${spec.describe(each.kind, dataset, each.callers)}: p99`,
+              unit: 'ms',
+              figure: of('p99'),
+              figures: { 'queries/s': of('perSecond') },
+              detail: `p50 ${of('p50').median} ms, ${Math.round(of('perSecond').median)}/s`,
+              ...(each.kind === 'day' &&
+                each.concurrency === 1 &&
+                spec.dayTarget && { target: spec.dayTarget }),
+            }
+          })
+        },
+      }
+    },
+  })
 }

@@ -4,47 +4,26 @@
  * renders them again from bench/results/latest.json (after a change to the table or the charts,
  * without a new run).
  */
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type LatencyPoint, lagChart, latencyChart, ratiosChart } from './charts.ts'
-import type { Percentiles } from './measure.ts'
-import { type Results, renderReport } from './report.ts'
-import { spread } from './rounds.ts'
+import { flameGraph, lagChart, latencyChart, ratiosChart } from './charts.ts'
+import type { Say } from './measure.ts'
+import { type Results, type Row, renderReport } from './report.ts'
 
 export const resultsDir = join(import.meta.dirname, 'results')
 /** The page that shows the latest run's table and charts between its bench markers. */
 export const benchPage = join(import.meta.dirname, '..', 'docs', 'benchmarks.md')
 
-const percentileNames = { p50: 'p50', p99: 'p99', p999: 'p99.9' } as const
-const median = (values: number[]) => {
-  const finite = values.filter((value) => Number.isFinite(value))
-  return finite.length > 0 ? spread(finite).median : Number.NaN
-}
+const percentileNames = ['p50', 'p99', 'p99.9'] as const
+const hasPercentiles = (row: Row) => percentileNames.every((name) => row.figures?.[name])
 
-/** Latency percentiles per rate and adapter (medians of the rounds), Kafka's tool first. */
-function latencyPoints(freshness: NonNullable<Results['freshness']>): LatencyPoint[] {
-  const series = new Map<string, Percentiles[]>()
-  if (freshness.kafkaCeiling.length > 0) series.set('Kafka tool', freshness.kafkaCeiling)
-  for (const run of freshness.runs) {
-    const name = `${run.ratePerSecond.toLocaleString('en-US')}/s ${run.adapter}`
-    series.set(name, [...(series.get(name) ?? []), run.endToEnd])
-  }
-  return [...series].flatMap(([name, rounds]) =>
-    (['p50', 'p99', 'p999'] as const).map((key) => ({
-      series: name,
-      percentile: percentileNames[key],
-      ms: median(rounds.map((round) => round[key])),
-    })),
-  )
-}
-
-async function renderCharts(results: Results): Promise<Results['charts']> {
+async function renderCharts(rows: Row[]): Promise<Results['charts']> {
   const charts: { file: string; title: string; svg: Promise<string> }[] = []
-  const targeted = results.rows.flatMap((row) =>
+  const targeted = rows.flatMap((row) =>
     row.ratios.flatMap((ratio) =>
-      ratio.target
+      ratio.target && ratio.value
         ? ratio.value.rounds.map((value, round) => ({
-            ratio: `${row.id} ${row.measurement.split(',')[1]?.trim() ?? ''} ${ratio.of}`,
+            ratio: `${[row.id, row.variant].filter(Boolean).join(' ')} of ${ratio.of}`,
             round: round + 1,
             value,
             target: ratio.target?.value ?? 0,
@@ -59,27 +38,32 @@ async function renderCharts(results: Results): Promise<Results['charts']> {
       svg: ratiosChart(targeted, 'Targeted ratios, each dot one round (target as a red tick)'),
     })
   }
-  if (results.freshness) {
+  // Every row with latency percentiles is a series, its medians of the rounds as bars.
+  const latencies = rows.filter(hasPercentiles)
+  const latencyTarget = latencies.find((row) => row.target)?.target
+  if (latencies.length > 0 && latencyTarget) {
     charts.push({
       file: 'latency.svg',
       title: 'End to end: 202 to returned by GET, per offered rate and adapter',
       svg: latencyChart(
-        latencyPoints(results.freshness),
-        results.freshness.refreshIntervalMs + 500,
+        latencies.flatMap((row) =>
+          percentileNames.map((percentile) => ({
+            series: row.variant ?? row.id,
+            percentile,
+            ms: row.figures?.[percentile]?.median ?? Number.NaN,
+          })),
+        ),
+        latencyTarget.value,
         'End to end: 202 to returned by GET (median of the rounds)',
       ),
     })
   }
-  if (results.buffering) {
-    const { samples, loadSeconds, offeredPerSecond, adapter } = results.buffering
+  const timeline = rows.find((row) => row.timeline)?.timeline
+  if (timeline) {
     charts.push({
       file: 'lag.svg',
       title: 'Buffering: lag over time',
-      svg: lagChart(
-        samples,
-        loadSeconds,
-        `Lag: ${offeredPerSecond.toLocaleString('en-US')}/s offered for ${Math.round(loadSeconds)} s, then none (${adapter} consumer)`,
-      ),
+      svg: lagChart(timeline.samples, timeline.markAt, timeline.title),
     })
   }
   for (const chart of charts) await writeFile(join(resultsDir, chart.file), await chart.svg)
@@ -96,12 +80,23 @@ export function withBenchBlock(page: string, report: string): string {
 
 /** Writes the charts, latest.json, latest.md and docs/benchmarks.md's block; answers the table. */
 export async function writeOutputs(results: Results): Promise<string> {
-  results.charts = await renderCharts(results)
+  results.charts = await renderCharts(results.rows)
   const report = renderReport(results)
   await writeFile(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
   await writeFile(join(resultsDir, 'latest.md'), report)
   await writeFile(benchPage, withBenchBlock(await readFile(benchPage, 'utf8'), report))
   return report
+}
+
+/** Each CPU profile of the run's app processes as a flame graph SVG beside it. */
+export async function renderProfiles(profilesDir: string, say: Say): Promise<void> {
+  const files = await readdir(profilesDir).catch(() => [] as string[])
+  for (const file of files.filter((name) => name.endsWith('.cpuprofile'))) {
+    const svgFile = join(profilesDir, file.replace(/\.cpuprofile$/, '.svg'))
+    const profile = JSON.parse(await readFile(join(profilesDir, file), 'utf8'))
+    await writeFile(svgFile, await flameGraph(profile, file))
+    say(`flame graph: ${svgFile}`)
+  }
 }
 
 if (import.meta.main) {

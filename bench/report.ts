@@ -1,8 +1,5 @@
 /** The results as data (latest.json) and as markdown rendered from that data (latest.md). */
-import type { BufferingResult } from './buffering.ts'
-import type { FreshnessResult } from './freshness.ts'
-import type { Percentiles } from './measure.ts'
-import type { LoadSample, Spread } from './rounds.ts'
+import { type LoadSample, pairedRatio, type Spread } from './rounds.ts'
 
 export interface Target {
   /** The ratio (or figure) must be at least (`>=`) or at most (`<=`) `value`. */
@@ -10,24 +7,76 @@ export interface Target {
   value: number
 }
 
-export interface Ratio {
-  /** What it is a ratio of, e.g. "of h". */
+/**
+ * A row's ratio to another row, declared on the scenario: usually its ceiling (`of: 'bare-http'`).
+ * The report finds that row by id (of the same variant, or each variant when this row has none)
+ * and divides round by round.
+ */
+export interface Ceiling {
+  /** The other row's id. */
   of: string
-  value: Spread
+  /** Compare this figure of both rows (a key of their `figures`) instead of the main one. */
+  on?: string
   target?: Target
 }
 
-export interface Row {
-  /** The bench/README.md letter and, for Kafka-bound rows, the adapter. */
+export interface Ratio extends Ceiling {
+  /** The ceiling row's variant, when this row has none and the ceiling has several. */
+  variant?: string
+  /** Left out when no row `of` was measured in the run: the table flags it. */
+  value?: Spread
+}
+
+export interface MeasuredRow {
+  /** The scenario's id (bench/scenarios/<id>.ts), or one of its own, e.g. `api-batched-memory`. */
   id: string
+  /** Which contender or setting of the scenario, e.g. an adapter's name or '16 callers'. */
+  variant?: string
   measurement: string
   unit: string
   figure: Spread
-  /** Figures that go with the main one, e.g. latency percentiles. */
+  /**
+   * Other figures, per round, by name: a ratio may compare `on` one; p50, p99 and p99.9 (ms)
+   * make the row a series of the latency chart.
+   */
+  figures?: Record<string, Spread>
+  /** Figures that go with the main one, in words. */
   detail?: string
-  ratios: Ratio[]
   /** A figure that is itself held to a target (latency, memory). */
   target?: Target
+  /** Its ratios to other rows (its ceilings), resolved into `Row.ratios`. */
+  ceilings?: Ceiling[]
+  /** A value sampled over time (the lag), drawn as a chart. */
+  timeline?: { title: string; samples: { at: number; lag: number }[]; markAt: number }
+}
+
+export interface Row extends Omit<MeasuredRow, 'ceilings'> {
+  ratios: Ratio[]
+}
+
+/** Each row's declared ceilings as ratios, round by round, found among `rows` by id. */
+export function resolveRatios(rows: MeasuredRow[]): Row[] {
+  return rows.map(({ ceilings = [], ...row }) => ({
+    ...row,
+    ratios: ceilings.flatMap((ceiling): Ratio[] => {
+      const basis = (of: MeasuredRow) => {
+        const figure = ceiling.on ? of.figures?.[ceiling.on] : of.figure
+        if (!figure) throw new Error(`${of.id} has no figure ${ceiling.on} for ${row.id}'s ratio`)
+        return figure.rounds
+      }
+      const matches = rows.filter(
+        (other) =>
+          other.id === ceiling.of &&
+          (!row.variant || !other.variant || other.variant === row.variant),
+      )
+      if (matches.length === 0) return [ceiling]
+      return matches.map((other) => ({
+        ...ceiling,
+        ...(!row.variant && other.variant && { variant: other.variant }),
+        value: pairedRatio(basis(row), basis(other)),
+      }))
+    }),
+  }))
 }
 
 export interface Results {
@@ -43,14 +92,8 @@ export interface Results {
   settings: Record<string, number | string>
   runSeconds: number
   rows: Row[]
-  freshness: {
-    refreshIntervalMs: number
-    /** Kafka's EndToEndLatency per round: the Kafka part's ceiling. */
-    kafkaCeiling: Percentiles[]
-    /** Per adapter, per round, per rate. */
-    runs: (FreshnessResult & { adapter: string; round: number; apiPeakMiB: number })[]
-  } | null
-  buffering: (BufferingResult & { adapter: string }) | null
+  /** Each scenario's raw measurements, by its id, as data (the table is rendered from the rows). */
+  raw: Record<string, unknown>
   charts: { file: string; title: string }[]
   notes: string[]
 }
@@ -88,15 +131,17 @@ function table(header: string[], cells: string[][], rightAligned: number[]): str
 
 export function renderReport(results: Results): string {
   const rows = results.rows.map((row) => [
-    `${row.id}. ${row.measurement}`,
+    `${row.id}: ${row.measurement}`,
     withSpread(row.figure, figureText),
     row.unit + verdict(row.figure.median, row.target),
     [
       row.detail ?? '',
-      ...row.ratios.map(
-        (ratio) =>
-          `${withSpread(ratio.value, ratioText)} ${ratio.of}${verdict(ratio.value.median, ratio.target)}`,
-      ),
+      ...row.ratios.map((ratio) => {
+        const of = `of ${[ratio.of, ratio.variant].filter(Boolean).join(' ')}${ratio.on ? ` (${ratio.on})` : ''}`
+        return ratio.value
+          ? `${withSpread(ratio.value, ratioText)} ${of}${verdict(ratio.value.median, ratio.target)}`
+          : `NO RATIO ${of}: not measured in this run`
+      }),
     ]
       .filter(Boolean)
       .join('; '),
@@ -126,7 +171,7 @@ export function renderReport(results: Results): string {
     ...(results.notes.length > 0
       ? ['Notes:', '', ...results.notes.map((note) => `- ${note}`), '']
       : []),
-    'Produced by `npm run bench` (bench/run.ts) with every figure in `latest.json`; bench/README.md explains each row.',
+    'Produced by `npm run bench` (bench/run.ts) with every figure in `latest.json`; bench/README.md explains each row by its id.',
     '',
   ].join('\n')
 }

@@ -150,16 +150,30 @@ export const environmentVariables = Object.keys(Environment.shape)
 
 export class ConfigError extends Error {}
 
+/**
+ * Parses `input` with `schema`; the error names every bad entry (a variable, a command-line
+ * option) as `nameOf` spells it, and what it must be. The environment here, options elsewhere.
+ */
+export function parseSettings<Schema extends z.ZodType>(
+  schema: Schema,
+  input: Record<string, unknown>,
+  { what, nameOf = (key) => key }: { what: string; nameOf?: (key: string) => string },
+): z.output<Schema> {
+  const result = schema.safeParse(input)
+  if (result.success) return result.data
+  const problems = result.error.issues.map((issue) => {
+    const key = issue.path[0]
+    const message =
+      issue.code === 'invalid_type' && input[String(key)] === undefined
+        ? 'is required'
+        : issue.message
+    return `  ${key === undefined ? what : nameOf(String(key))}: ${message}`
+  })
+  throw new ConfigError(`Invalid ${what}:\n${problems.join('\n')}`)
+}
+
 /** Parses the environment; the error names every bad variable and what it must be. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
-  const result = Environment.safeParse(present)
-  if (result.success) return result.data
-  const problems = result.error.issues.map((issue) => {
-    const name = String(issue.path[0] ?? 'environment')
-    const message =
-      issue.code === 'invalid_type' && env[name] === undefined ? 'is required' : issue.message
-    return `  ${name}: ${message}`
-  })
-  throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`)
+  return parseSettings(Environment, present, { what: 'configuration' })
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { type Results, renderReport } from '../../bench/report.ts'
+import { parseBenchOptions } from '../../bench/options.ts'
+import { type MeasuredRow, type Results, renderReport, resolveRatios } from '../../bench/report.ts'
 import { pairedRatio, spread } from '../../bench/rounds.ts'
+import { checkCeilings, defineScenario } from '../../bench/scenario.ts'
 
 describe('paired rounds', () => {
   it('reports the median of the rounds with their lowest and highest, rounds in order', () => {
@@ -20,46 +22,142 @@ describe('paired rounds', () => {
   })
 })
 
-describe('the results table', () => {
-  const results = (value: number[]): Results => ({
-    date: '2026-12-02T00:00:00.000Z',
-    machine: {
-      cores: 2,
-      cpu: 'test CPU',
-      memoryGiB: 24,
-      versions: { node: 'v26' },
-      load: [
-        { at: 0, load: 1.5 },
-        { at: 5, load: 4.25 },
-      ],
-    },
-    settings: { rounds: value.length },
-    runSeconds: 60,
-    rows: [
-      {
-        id: 'b',
-        measurement: 'API, batched',
-        unit: 'req/s',
-        figure: spread([1_000, 2_000, 3_000].slice(0, value.length)),
-        ratios: [{ of: 'of h', value: spread(value), target: { op: '>=', value: 0.5 } }],
-      },
+const results = (rows: MeasuredRow[]): Results => ({
+  date: '2026-12-02T00:00:00.000Z',
+  machine: {
+    cores: 2,
+    cpu: 'test CPU',
+    memoryGiB: 24,
+    versions: { node: 'v26' },
+    load: [
+      { at: 0, load: 1.5 },
+      { at: 5, load: 4.25 },
     ],
-    freshness: null,
-    buffering: null,
-    charts: [{ file: 'lag.svg', title: 'Lag' }],
-    notes: [],
+  },
+  settings: { rounds: 3 },
+  runSeconds: 60,
+  rows: resolveRatios(rows),
+  raw: {},
+  charts: [{ file: 'lag.svg', title: 'Lag' }],
+  notes: [],
+})
+
+const row = (id: string, rounds: number[], more: Partial<MeasuredRow> = {}): MeasuredRow => ({
+  id,
+  measurement: `${id} measured`,
+  unit: 'req/s',
+  figure: spread(rounds),
+  ...more,
+})
+
+describe('the results table', () => {
+  const apiOfHttp = (api: number[]) => [
+    row(
+      'bare-http',
+      api.map(() => 2_000),
+    ),
+    row('api-batched', api, {
+      ceilings: [{ of: 'bare-http', target: { op: '>=', value: 0.5 } }],
+    }),
+  ]
+
+  it("renders a row's ratio from its declared ceiling, round by round, with its target", () => {
+    const table = renderReport(results(apiOfHttp([800, 1_200, 1_400])))
+    expect(table).toContain('1,200 (800-1,400)')
+    expect(table).toContain('0.60 (0.40-0.70) of bare-http meets >= 0.5')
+    expect(renderReport(results(apiOfHttp([600, 400, 800])))).toContain(
+      '0.30 (0.20-0.40) of bare-http MISSES >= 0.5',
+    )
   })
 
-  it('shows each ratio with its spread and whether it meets its target', () => {
-    const table = renderReport(results([0.4, 0.6, 0.7]))
-    expect(table).toContain('2,000 (1,000-3,000)')
-    expect(table).toContain('0.60 (0.40-0.70) of h meets >= 0.5')
-    expect(renderReport(results([0.3, 0.2, 0.4]))).toContain('0.30 (0.20-0.40) of h MISSES >= 0.5')
+  it("divides by the ceiling of the row's own variant, or by each variant when it has none", () => {
+    const rows = resolveRatios([
+      row('raw-produce', [100], { variant: 'kafkajs' }),
+      row('raw-produce', [400], { variant: '@platformatic/kafka' }),
+      row('api-batched', [50], {
+        variant: '@platformatic/kafka',
+        ceilings: [{ of: 'raw-produce' }],
+      }),
+      row('bare-http', [200], { ceilings: [{ of: 'raw-produce' }] }),
+    ])
+    expect(rows[2]?.ratios.map((ratio) => ratio.value?.median)).toEqual([0.125])
+    expect(rows[3]?.ratios.map((ratio) => [ratio.variant, ratio.value?.median])).toEqual([
+      ['kafkajs', 2],
+      ['@platformatic/kafka', 0.5],
+    ])
+  })
+
+  it('compares on a named figure when the ceiling says so', () => {
+    const figures = (rate: number) => ({ 'queries/s': spread([rate]) })
+    const rows = [
+      row('query-api', [30], {
+        figures: figures(90),
+        ceilings: [{ of: 'query-direct', on: 'queries/s' }],
+      }),
+      row('query-direct', [10], { figures: figures(120) }),
+    ]
+    expect(resolveRatios(rows)[0]?.ratios[0]?.value?.median).toBe(0.75)
+    expect(renderReport(results(rows))).toContain('0.75 of query-direct (queries/s)')
+  })
+
+  it('flags a ratio whose ceiling was not measured in the run, rather than leaving it out', () => {
+    const table = renderReport(
+      results([row('api-batched', [800], { ceilings: [{ of: 'bare-http' }] })]),
+    )
+    expect(table).toContain('NO RATIO of bare-http: not measured in this run')
   })
 
   it("says how far the machine's load moved, and links the charts", () => {
-    const table = renderReport(results([0.6]))
+    const table = renderReport(results(apiOfHttp([1_000])))
     expect(table).toContain('moved between 1.5 and 4.3 (2 samples')
     expect(table).toContain('![Lag](lag.svg)')
+  })
+})
+
+describe('the scenarios', () => {
+  const scenario = (id: string, ceiling?: string) =>
+    defineScenario({
+      id,
+      stage: 'throughput',
+      title: id,
+      ...(ceiling && { ceilings: [{ of: ceiling }] }),
+      start: () => Promise.reject(new Error('not started in a unit test')),
+    })
+
+  it('refuses a ceiling that names no scenario', () => {
+    expect(() =>
+      checkCeilings([scenario('api-batched', 'bare-http'), scenario('bare-http')]),
+    ).not.toThrow()
+    expect(() => checkCeilings([scenario('api-batched', 'bare-htp')])).toThrow(
+      /api-batched: its ceiling bare-htp is no scenario's id/,
+    )
+  })
+})
+
+describe('the bench options', () => {
+  it('parses a short run', () => {
+    const options = parseBenchOptions([
+      '--scenario',
+      'api-batched,consumer-drain',
+      '--rounds',
+      '1',
+      '--seconds',
+      '5',
+    ])
+    expect(options).toMatchObject({
+      scenario: ['api-batched', 'consumer-drain'],
+      rounds: 1,
+      seconds: 5,
+    })
+    expect(options['freshness-rates']).toEqual([500, 1_000, 5_000])
+    expect(options['data-dir']).toMatch(/bench-stack-39000$/)
+  })
+
+  it('names the bad option in one clear error', () => {
+    expect(() => parseBenchOptions(['--rounds', '0'])).toThrow(
+      /Invalid bench options:\n {2}--rounds: /,
+    )
+    expect(() => parseBenchOptions(['--freshness-rates', '500,x'])).toThrow(/--freshness-rates/)
+    expect(() => parseBenchOptions(['--round', '1'])).toThrow(/Unknown option '--round'/)
   })
 })
