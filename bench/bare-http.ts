@@ -1,5 +1,5 @@
 /**
- * (h) The HTTP ceiling: a bare node:http server that reads the body and answers 202, with no
+ * The HTTP ceiling (the bare-http scenario): a bare node:http server that reads the body and answers 202, with no
  * validation, no Kafka, no framework. The API's rate over this one is what our stack costs.
  */
 import { createServer } from 'node:http'

@@ -1,12 +1,12 @@
 /**
- * (l) Buffering: purchases offered to the topic faster than the consumer stores them, for a while,
+ * buffering: purchases offered to the topic faster than the consumer stores them, for a while,
  * then no more; the group's lag is sampled every second as it grows and as it drains.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { PurchaseEvent } from '../handlers/purchase.ts'
 import type { Admin, Producer } from '../runtime/kafka/client.ts'
 import { runOpenLoop } from '../runtime/load/open-loop.ts'
 import { createPurchaseGenerator } from '../runtime/load/purchases.ts'
+import { poll } from '../runtime/wait.ts'
 import type { Say } from './measure.ts'
 
 export interface LagSample {
@@ -63,21 +63,22 @@ export async function measureBuffering(options: {
   const lagNow = async () =>
     (await admin.lag(group, topic)).reduce((sum, partition) => sum + partition.lag, 0)
   let loading = true
-  const sampling = (async () => {
-    let loadEndedAt: number | undefined
-    for (;;) {
+  let loadEndedAt: number | undefined
+  // Every second: the lag while the load runs, then until it is 0 or the drain's bound passed.
+  const sampling = poll(
+    async () => {
       const lag = await lagNow()
       const now = performance.now()
       samples.push({ at: Math.round((now - began) / 100) / 10, lag })
-      if (!loading) {
-        loadEndedAt ??= now
-        if (lag === 0) return (now - loadEndedAt) / 1000
-        if (now - loadEndedAt > options.drainBoundMs) return undefined
-        if (samples.length % 5 === 0) say(`  draining: lag ${lag}`)
-      }
-      await sleep(1_000)
-    }
-  })()
+      if (loading) return undefined
+      loadEndedAt ??= now
+      if (lag === 0) return { drainSeconds: (now - loadEndedAt) / 1000 }
+      if (now - loadEndedAt > options.drainBoundMs) return { drainSeconds: undefined }
+      if (samples.length % 5 === 0) say(`  draining: lag ${lag}`)
+      return undefined
+    },
+    { intervalMs: 1_000, signal: AbortSignal.timeout(seconds * 1000 + options.drainBoundMs * 2) },
+  )
   await runOpenLoop(nextBatch, send, {
     ratePerSecond: ratePerSecond / eventsPerSend,
     durationMs: seconds * 1000,
@@ -87,7 +88,7 @@ export async function measureBuffering(options: {
     loading = false
   })
   const loadEnd = performance.now()
-  const drainSeconds = await sampling
+  const { drainSeconds } = await sampling
   const peakLag = Math.max(...samples.map((sample) => sample.lag))
   return {
     offeredPerSecond: ratePerSecond,

@@ -1,14 +1,14 @@
 /**
- * (f) End to end at a fixed open-loop offered rate: how long after its 202 a purchase is returned
+ * freshness: end to end at a fixed open-loop offered rate: how long after its 202 a purchase is returned
  * by `GET /purchases/{shop}?date=`. Every purchase is offered on schedule (runtime/load/open-loop);
  * about ten a second are tracked: they go to a few probe shops of their own, whose days the
  * bench polls, so each poll is one small query whatever the rate.
  */
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { PurchaseInput } from '../handlers/purchase.ts'
 import { runOpenLoop } from '../runtime/load/open-loop.ts'
 import { createPurchaseGenerator } from '../runtime/load/purchases.ts'
+import { poll } from '../runtime/wait.ts'
 import { call, metricTotal } from './http-client.ts'
 import { type Percentiles, percentile, type Say } from './measure.ts'
 
@@ -91,39 +91,41 @@ export async function measureFreshness(options: {
     }
   }
 
-  // Polls each probe shop's day that has a purchase not seen yet, every pollEveryMs.
+  // Polls each probe shop's day that has a purchase not seen yet, every pollEveryMs, until the
+  // load ended and every tracked purchase came back or pollBoundMs passed since.
   let loading = true
-  const poll = async () => {
-    let boundAt = Number.POSITIVE_INFINITY
-    while (loading || (pending.size > 0 && performance.now() < boundAt)) {
-      if (!loading && boundAt === Number.POSITIVE_INFINITY)
-        boundAt = performance.now() + pollBoundMs
-      const days = new Set([...pending.values()].map(({ shop, date }) => `${shop}/${date}`))
-      await Promise.all(
-        [...days].map(async (day) => {
-          const [shop, date] = day.split('/')
-          const answer = await call(
-            `${apiUrl}/purchases/${shop}?date=${date}&limit=1000`,
-            'GET',
-          ).catch(() => undefined)
-          if (answer?.status !== 200) return
-          const seenAt = performance.now()
-          const page = JSON.parse(answer.body) as { purchases: { purchase_id: string }[] }
-          for (const { purchase_id } of page.purchases) {
-            const waiting = pending.get(purchase_id)
-            if (!waiting) continue
-            endToEnd.push(seenAt - waiting.acceptedAt)
-            pending.delete(purchase_id)
-          }
-        }),
-      )
-      await sleep(pollEveryMs)
-    }
+  let loadEndedAt: number | undefined
+  const lookUp = async () => {
+    const days = new Set([...pending.values()].map(({ shop, date }) => `${shop}/${date}`))
+    await Promise.all(
+      [...days].map(async (day) => {
+        const [shop, date] = day.split('/')
+        const answer = await call(
+          `${apiUrl}/purchases/${shop}?date=${date}&limit=1000`,
+          'GET',
+        ).catch(() => undefined)
+        if (answer?.status !== 200) return
+        const seenAt = performance.now()
+        const page = JSON.parse(answer.body) as { purchases: { purchase_id: string }[] }
+        for (const { purchase_id } of page.purchases) {
+          const waiting = pending.get(purchase_id)
+          if (!waiting) continue
+          endToEnd.push(seenAt - waiting.acceptedAt)
+          pending.delete(purchase_id)
+        }
+      }),
+    )
+    if (loading) return undefined
+    loadEndedAt ??= performance.now()
+    return pending.size === 0 || performance.now() - loadEndedAt > pollBoundMs || undefined
   }
 
   const batchesBefore = await metricTotal(consumerUrl, 'store_batch_duration_seconds_count')
   const batchSecondsBefore = await metricTotal(consumerUrl, 'store_batch_duration_seconds_sum')
-  const polling = poll()
+  const polling = poll(lookUp, {
+    intervalMs: pollEveryMs,
+    signal: AbortSignal.timeout(seconds * 1000 + pollBoundMs * 2),
+  })
   const stats = await runOpenLoop(next, send, {
     ratePerSecond,
     durationMs: seconds * 1000,

@@ -3,11 +3,12 @@ import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
+import pTimeout from 'p-timeout'
 import type { Purchase, PurchaseEvent, PurchaseInput } from '../handlers/purchase.ts'
 import type { ElasticsearchStore } from '../runtime/elasticsearch/store.ts'
 import type { Admin, Producer } from '../runtime/kafka/client.ts'
+import { poll } from '../runtime/wait.ts'
 import { cacheDir } from '../scripts/local-stack/fetch.ts'
 import { findJdks, pickJdk } from '../scripts/local-stack/java.ts'
 import type { RunningStack } from '../scripts/local-stack/stack.ts'
@@ -41,7 +42,7 @@ const rate = (count: number, ms: number, cutShort = false): Rate => ({
 })
 const thousands = (n: number) => Math.round(n).toLocaleString('en-US')
 
-/** (a) Our producer adapter: sequential sends of `batchSize` messages, acks all, idempotent. */
+/** raw-produce: our producer adapter: sequential sends of `batchSize` messages, acks all, idempotent. */
 export async function rawProduce(
   producer: Producer,
   topic: string,
@@ -121,20 +122,26 @@ async function runKafkaTool(
     onLine(line)
   })
   createInterface({ input: child.stderr }).on('line', (line) => output.push(line))
-  const timer = setTimeout(() => child.kill('SIGKILL'), maxMs)
-  const code = await new Promise<number | null>((done) => {
+  const exit = new Promise<number | null>((done) => {
     child.once('error', (error) => {
       output.push(String(error))
       done(-1)
     })
     child.once('exit', (exitCode) => done(exitCode))
   })
-  clearTimeout(timer)
+  const code = await pTimeout(exit, {
+    milliseconds: maxMs,
+    fallback: () => {
+      child.kill('SIGKILL')
+      output.push(`(killed after ${maxMs / 1000} s)`)
+      return exit
+    },
+  })
   if (code !== 0) throw new Error(`${tool} failed (exit ${code}):\n${output.slice(-15).join('\n')}`)
 }
 
 /**
- * (a0) Kafka's own ProducerPerformance, acks=all, idempotent, with our JSON messages as payloads
+ * kafka-producer-perf: Kafka's own ProducerPerformance, acks=all, idempotent, with our JSON messages as payloads
  * (no keys: the sticky partitioner).
  */
 export async function producerPerformance(
@@ -242,7 +249,7 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * (b, c) POSTs valid purchases, each with a fresh purchase id, from `connections` keep-alive
+ * bare-http, api-batched, api-unbatched: POSTs valid purchases, each with a fresh purchase id, from `connections` keep-alive
  * connections for `seconds`. Latencies are those of the 2xx answers only: a fast 503 is not
  * a fast purchase.
  */
@@ -308,8 +315,8 @@ const totalLag = async (admin: Admin, group: string, topic: string) =>
   (await admin.lag(group, topic)).reduce((sum, partition) => sum + partition.lag, 0)
 
 /**
- * (d) Starts a consumer on a fresh group over a topic already holding the events and polls the
- * group's lag until it is 0, then stops it (the next drain's consumer takes its port). The rate
+ * consumer-drain: resumes a consumer over a topic already holding the events and polls the
+ * group's lag until it is 0, then pauses it again. The rate
  * counts from the first commit, so process start, group join and the first fetch are reported
  * apart (`startupSeconds`).
  */
@@ -325,35 +332,42 @@ export async function drainConsumer(
   const spawned = performance.now()
   const consumer = await startConsumer()
   let first: { at: number; lag: number } | undefined
+  let lag = events
   let reported = spawned
+  const bound = AbortSignal.timeout(maxMs)
   try {
-    for (;;) {
-      const lag = await totalLag(admin, group, topic)
-      const now = performance.now()
-      if (!first && lag < events) first = { at: now, lag }
-      const cutShort = now - spawned > maxMs
-      if (lag === 0 || cutShort) {
-        const from = first ?? { at: now, lag: events }
-        return {
-          ...rate(from.lag - lag, Math.max(1, now - from.at), cutShort),
-          events,
-          startupSeconds: (from.at - spawned) / 1000,
+    // Cut short at the bound: the rate so far, flagged.
+    const drained = await poll(
+      async () => {
+        lag = await totalLag(admin, group, topic)
+        const now = performance.now()
+        if (!first && lag < events) first = { at: now, lag }
+        if (now - reported > progressEveryMs) {
+          reported = now
+          say(
+            `  lag ${thousands(lag)} of ${thousands(events)}, ${Math.round((now - spawned) / 1000)} s since the consumer started`,
+          )
         }
-      }
-      if (now - reported > progressEveryMs) {
-        reported = now
-        say(
-          `  lag ${thousands(lag)} of ${thousands(events)}, ${Math.round((now - spawned) / 1000)} s since the consumer started`,
-        )
-      }
-      await sleep(250)
+        return lag === 0 || undefined
+      },
+      { signal: bound },
+    ).catch((error: unknown) => {
+      if (bound.aborted) return false
+      throw error
+    })
+    const now = performance.now()
+    const from = first ?? { at: now, lag: events }
+    return {
+      ...rate(from.lag - lag, Math.max(1, now - from.at), !drained),
+      events,
+      startupSeconds: (from.at - spawned) / 1000,
     }
   } finally {
     await consumer.stop()
   }
 }
 
-/** (e) The store's own bulk write (what the consumer calls), sequential chunks, no queue in between. */
+/** store-bulk: the store's own bulk write (what the consumer calls), sequential chunks, no queue in between. */
 export async function bulkCeiling(
   store: ElasticsearchStore,
   documents: Purchase[],
