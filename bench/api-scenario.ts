@@ -82,31 +82,30 @@ export function apiScenario(spec: {
         async finish() {
           const peaks = await Promise.all(memory.map((watch) => watch.stop()))
           await Promise.all(apis.map((api) => api.stop()))
-          return bench.contenders.flatMap(({ name }, at): MeasuredRow[] => {
+          const rows = bench.contenders.map(({ name }, at): MeasuredRow => {
             const these = figures[at] as (typeof figures)[number]
-            return [
-              {
-                id: spec.id,
-                variant: name,
-                measurement: `${spec.label}, ${name}, ${connections} connections`,
-                unit: '2xx req/s',
-                figure: spread(these.rate),
-                detail: `p50 ${spread(these.p50).median} ms, p99 ${spread(these.p99).median} ms, ${these.refused} non-2xx or errors`,
-              },
-              ...(spec.memory
-                ? [
-                    {
-                      id: `${spec.id}-memory`,
-                      variant: name,
-                      measurement: `${spec.memory.measurement}, ${name}`,
-                      unit: 'MiB',
-                      figure: spread([peaks[at] ?? 0]),
-                      target: spec.memory.target,
-                    },
-                  ]
-                : []),
-            ]
+            return {
+              id: spec.id,
+              variant: name,
+              measurement: `${spec.label}, ${name}, ${connections} connections`,
+              unit: '2xx req/s',
+              figure: spread(these.rate),
+              detail: `p50 ${spread(these.p50).median} ms, p99 ${spread(these.p99).median} ms, ${these.refused} non-2xx or errors`,
+            }
           })
+          const { memory: rss } = spec
+          if (!rss) return rows
+          return [
+            ...rows,
+            ...bench.contenders.map(({ name }, at) => ({
+              id: `${spec.id}-memory`,
+              variant: name,
+              measurement: `${rss.measurement}, ${name}`,
+              unit: 'MiB',
+              figure: spread([peaks[at] ?? 0]),
+              target: rss.target,
+            })),
+          ]
         },
       }
     },

@@ -91,25 +91,23 @@ export default defineScenario({
       async finish() {
         const peaks = await Promise.all(memory.map((watch) => watch.stop()))
         await Promise.all(consumers.map((consumer) => consumer.stop()))
-        return bench.contenders.flatMap(({ name }, at) => {
-          const these = figures[at] as (typeof figures)[number]
-          return [
-            {
-              id: 'consumer-drain',
-              variant: name,
-              measurement: `${name} consumer drains ${bench.options.messages} events per round (first commit after ${spread(these.startup).median.toFixed(1)} s)`,
-              unit: 'events/s',
-              figure: spread(these.rate),
-            },
-            {
-              id: 'consumer-drain-memory',
-              variant: name,
-              measurement: `peak RSS of the consumer through the rounds' consumer-drain, ${name}`,
-              unit: 'MiB',
-              figure: spread([peaks[at] ?? 0]),
-            },
-          ]
-        })
+        const { messages } = bench.options
+        return [
+          ...bench.contenders.map(({ name }, at) => ({
+            id: 'consumer-drain',
+            variant: name,
+            measurement: `${name} consumer drains ${messages} events per round (first commit after ${spread(figures[at]?.startup ?? []).median.toFixed(1)} s)`,
+            unit: 'events/s',
+            figure: spread(figures[at]?.rate ?? []),
+          })),
+          ...bench.contenders.map(({ name }, at) => ({
+            id: 'consumer-drain-memory',
+            variant: name,
+            measurement: `peak RSS of the consumer through the rounds' consumer-drain, ${name}`,
+            unit: 'MiB',
+            figure: spread([peaks[at] ?? 0]),
+          })),
+        ]
       },
     }
   },

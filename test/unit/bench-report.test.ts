@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { parseBenchOptions } from '../../bench/options.ts'
 import { type MeasuredRow, type Results, renderReport, resolveRatios } from '../../bench/report.ts'
 import { pairedRatio, spread } from '../../bench/rounds.ts'
-import { checkCeilings, defineScenario } from '../../bench/scenario.ts'
+import { checkCeilings, choose, defineScenario, loadScenarios } from '../../bench/scenario.ts'
 
 describe('paired rounds', () => {
   it('reports the median of the rounds with their lowest and highest, rounds in order', () => {
@@ -130,6 +130,30 @@ describe('the scenarios', () => {
     ).not.toThrow()
     expect(() => checkCeilings([scenario('api-batched', 'bare-htp')])).toThrow(
       /api-batched: its ceiling bare-htp is no scenario's id/,
+    )
+  })
+})
+
+describe('bench/scenarios/', () => {
+  it('loads one scenario per file, named by its id, every ceiling naming one of them', async () => {
+    const scenarios = await loadScenarios()
+    const ids = scenarios.map((scenario) => scenario.id)
+    expect(ids).toContain('api-batched')
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(scenarios.find((scenario) => scenario.id === 'api-batched')?.ceilings).toContainEqual(
+      expect.objectContaining({ of: 'bare-http' }),
+    )
+  })
+
+  it('picks scenarios by id or by stage, and refuses a name that is neither', async () => {
+    const scenarios = await loadScenarios()
+    expect(choose(scenarios, ['bare-http', 'queries']).map((scenario) => scenario.id)).toEqual([
+      'bare-http',
+      'query-api',
+      'query-direct',
+    ])
+    expect(() => choose(scenarios, ['api-batchd'])).toThrow(
+      /--scenario: no scenario or stage api-batchd/,
     )
   })
 })
