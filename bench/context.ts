@@ -70,14 +70,12 @@ export interface Bench {
   keepRaw(id: string, data: unknown): void
 }
 
-/** The chart's values, for the heap each role's container gives Node. */
-const chartValues = parseYaml(
-  readFileSync(join(import.meta.dirname, '..', 'chart', 'values.yaml'), 'utf8'),
-)
-
 /** Half the memory limit chart/values.yaml gives the role's container, in MiB. */
 function chartHeapMiB(role: ProcessSpec['role']): number {
-  const limit = String(chartValues?.[role]?.resources?.limits?.memory ?? '')
+  const values = parseYaml(
+    readFileSync(join(import.meta.dirname, '..', 'chart', 'values.yaml'), 'utf8'),
+  )
+  const limit = String(values?.[role]?.resources?.limits?.memory ?? '')
   if (!limit.match(/^\d+(Mi|Gi)$/))
     throw new Error(`chart/values.yaml: ${role}.resources.limits.memory is ${limit}`)
   const mebibytes = Number.parseFloat(limit) * (limit.endsWith('Gi') ? 1024 : 1)
