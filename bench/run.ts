@@ -189,12 +189,11 @@ if (import.meta.main) {
     process.stdout.write(`${usage}\n`)
   } else {
     // A bad option or scenario name: one clear error, nothing started.
-    const code = await runBench(parseBenchOptions(process.argv.slice(2))).catch(
-      (error: unknown) => {
-        process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
-        return 2
-      },
-    )
+    const start = async () => runBench(parseBenchOptions(process.argv.slice(2)))
+    const code = await start().catch((error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+      return 2
+    })
     // The bench's keep-alive HTTP agent would hold the process open.
     process.exit(code)
   }
