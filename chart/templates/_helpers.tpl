@@ -116,6 +116,23 @@ icecream.privileges: chart/files/privileges.yaml, the one definition of what eac
 {{- define "icecream.privileges" -}}
 {{- .Files.Get "files/privileges.yaml" }}
 {{- end }}
+
+{{/*
+icecream.declarations: files/declarations.yaml, the topics and subscribers the app declares
+(generated from handlers/ and live/ by scripts/chart/declarations.ts). Input: the root context. Use with
+fromYaml.
+*/}}
+{{- define "icecream.declarations" -}}
+{{- .Files.Get "files/declarations.yaml" }}
+{{- end }}
+
+{{/*
+icecream.topics: the declared topics with this release's kafka.topics overrides merged over them.
+Input: the root context. Use with fromJson.
+*/}}
+{{- define "icecream.topics" -}}
+{{- toJson (mergeOverwrite (include "icecream.declarations" . | fromYaml).topics .Values.kafka.topics) }}
+{{- end }}
 {{/*
 icecream.keptRandom: a generated secret value that survives upgrades: the live Secret's (read with
 `lookup`), else a new random one of `length` characters. `helm template` has no cluster to look
@@ -391,20 +408,20 @@ message naming the values to change. Input: the root context.
 {{- if gt (int $k.minInsyncReplicas) (int $k.replicationFactor) }}
 {{- fail (printf "kafka.minInsyncReplicas (%d) cannot exceed kafka.replicationFactor (%d): every write would be rejected" (int $k.minInsyncReplicas) (int $k.replicationFactor)) }}
 {{- end }}
-{{- range $name, $t := $k.topics }}
+{{- $declared := (include "icecream.declarations" . | fromYaml).topics }}
+{{- range $name, $_ := $k.topics }}
+{{- if not (hasKey $declared $name) }}
+{{- fail (printf "kafka.topics.%s: the app declares no such topic (it declares %s)" $name (keys $declared | sortAlpha | join ", ")) }}
+{{- end }}
+{{- end }}
+{{- $topics := include "icecream.topics" . | fromJson }}
+{{- range $name, $t := $topics }}
 {{- if gt (int $t.replicas) (int $k.nodePool.replicas) }}
 {{- fail (printf "kafka.topics.%s.replicas (%d) cannot exceed kafka.nodePool.replicas (%d): there are not enough brokers for the replicas" $name (int $t.replicas) (int $k.nodePool.replicas)) }}
 {{- end }}
 {{- $minInsync := index $t.config "min.insync.replicas" }}
 {{- if and $minInsync (gt (int $minInsync) (int $t.replicas)) }}
 {{- fail (printf "kafka.topics.%s.config.min.insync.replicas (%d) cannot exceed its replicas (%d): every write would be rejected" $name (int $minInsync) (int $t.replicas)) }}
-{{- end }}
-{{- end }}
-{{- range $i, $s := $k.subscribers }}
-{{- range $topic := compact (list $s.topic $s.deadLetter) }}
-{{- if not (hasKey $k.topics $topic) }}
-{{- fail (printf "kafka.subscribers[%d] names topic %q, which kafka.topics does not declare" $i $topic) }}
-{{- end }}
 {{- end }}
 {{- end }}
 {{- $podName := printf "%s-%s-9999" (include "icecream.kafkaName" .) (include "icecream.nodePoolName" .) }}
@@ -418,8 +435,8 @@ message naming the values to change. Input: the root context.
 {{- fail "api.autoscaling.minReplicas cannot exceed api.autoscaling.maxReplicas" }}
 {{- end }}
 {{- if .Values.autoscaling.keda.enabled }}
-{{- range $s := $k.subscribers }}
-{{- $partitions := int (index $k.topics $s.topic).partitions }}
+{{- range $s := (include "icecream.declarations" . | fromYaml).subscribers }}
+{{- $partitions := int (index $topics $s.topic).partitions }}
 {{- if gt (int $.Values.autoscaling.keda.maxReplicas) $partitions }}
 {{- fail (printf "autoscaling.keda.maxReplicas (%d) cannot exceed kafka.topics.%s.partitions (%d): consumers beyond the partition count sit idle" (int $.Values.autoscaling.keda.maxReplicas) $s.topic $partitions) }}
 {{- end }}

@@ -5,9 +5,8 @@ import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { topics } from '../../handlers/topics.ts'
 import { environmentVariables } from '../../runtime/config.ts'
-import { loadSubscribers } from '../../runtime/load-handlers.ts'
+import { declarations } from '../../scripts/chart/declarations.ts'
 import { readmeWithTable, valueDocs, valuesTable } from '../../scripts/chart/values-doc.ts'
 import {
   elasticsearchRole,
@@ -372,8 +371,9 @@ describe('rendered defaults', () => {
     }
   })
 
-  it('renders the topics of handlers/topics.ts and ACLs for the subscribers of handlers/subscribers/', async () => {
+  it('renders the declared topics and ACLs for the declared subscribers', async () => {
     const all = docs()
+    const { topics, subscribers } = await declarations()
     const asStrings = (config: Record<string, unknown>) =>
       Object.fromEntries(Object.entries(config).map(([key, value]) => [key, String(value)]))
     const rendered = all
@@ -393,7 +393,6 @@ describe('rendered defaults', () => {
     const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name)
     expect(rendered.sort(byName)).toEqual(declared.sort(byName))
 
-    const subscribers = await loadSubscribers()
     const granted = (type: string, operation: string) =>
       find(all, 'KafkaUser', 'icecream-consumer')
         .spec.authorization.acls.filter(
@@ -402,17 +401,30 @@ describe('rendered defaults', () => {
         )
         .map((a: { resource: { name: string } }) => a.resource.name)
         .sort()
-    // Besides its subscribers, every consumer process follows the live page's commands in a group
-    // of its own (a prefix).
+    // A subscriber delivered to every process reads in a group of each process's own (a prefix).
     expect(granted('group', 'Read')).toEqual(
-      [...subscribers.map((s) => s.group), 'consumers.control.'].sort(),
+      subscribers.map((s) => (s.delivery === 'group' ? s.group : `${s.group}.`)).sort(),
     )
-    expect(granted('topic', 'Read')).toEqual(
-      [...subscribers.map((s) => s.topic), 'consumers.control'].sort(),
-    )
+    expect(granted('topic', 'Read')).toEqual(subscribers.map((s) => s.topic).sort())
     expect(granted('topic', 'Write')).toEqual(
       subscribers.flatMap((s) => (s.deadLetter ? [s.deadLetter] : [])).sort(),
     )
+  })
+
+  it("merges a release's kafka.topics overrides over the declared topic, key by key", () => {
+    const purchases = (extra: string[]) =>
+      render(extra).own.find((d) => d.kind === 'KafkaTopic' && d.spec.topicName === 'purchases')
+        ?.spec
+    const declared = purchases([])
+    const overridden = purchases([
+      '--set',
+      'kafka.topics.purchases.partitions=12,kafka.topics.purchases.config.retention\\.ms=86400000',
+    ])
+    expect(overridden).toEqual({
+      ...declared,
+      partitions: 12,
+      config: { ...declared.config, 'retention.ms': 86400000 },
+    })
   })
 
   it('configures Kafka: SCRAM listener, simple authorization, RF 3, min ISR 2, metrics, exporter', () => {
@@ -436,14 +448,10 @@ describe('rendered defaults', () => {
       roles: ['controller', 'broker'],
       storage: { type: 'persistent-claim', deleteClaim: false },
     })
-    const topics = all
-      .filter((d) => d.kind === 'KafkaTopic')
-      .map((t) => [t.spec.topicName, t.spec.partitions, t.spec.replicas])
-    expect(topics).toEqual([
-      ['consumers.control', 1, 3],
-      ['purchases', 6, 3],
-      ['purchases.dead-letter', 1, 3],
-    ])
+    for (const topic of all.filter((d) => d.kind === 'KafkaTopic')) {
+      expect(topic.spec.replicas, topic.spec.topicName).toBe(3)
+      expect(topic.spec.config['min.insync.replicas'], topic.spec.topicName).toBe(2)
+    }
   })
 
   it('keeps data: resource-policy keep on Kafka and Elasticsearch, claims that outlive them', () => {
