@@ -406,7 +406,7 @@ const badCases: BadCase[] = [
     chart: () =>
       brokenChart(
         'pod-security',
-        '_helpers.tpl',
+        'tests/_tests.tpl',
         /securityContext:\n\s+\{\{- include "icecream.containerSecurityContext" \$root \| nindent 8 \}\}/,
         'securityContext:\n        allowPrivilegeEscalation: true',
       ),

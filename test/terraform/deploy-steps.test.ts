@@ -41,7 +41,7 @@ function lineIndex(pattern: RegExp): number {
   return i
 }
 
-/** The chart's fullname rule (icecream.fullname in chart/templates/_helpers.tpl). */
+/** The chart's fullname rule (icecream.fullname in chart/templates/_names.tpl). */
 function fullname(release: string): string {
   return (release.includes(chartName) ? release : `${release}-${chartName}`).slice(0, 40)
 }
@@ -140,9 +140,9 @@ describe('the deploy steps of docs/deploy.md', () => {
     for (const [, ns] of script.matchAll(/kubectl -n (\S+)/g)) expect(ns).toBe(namespace)
     const name = fullname(release)
     const template = (file: string) => readFileSync(path.join(chartDir, 'templates', file), 'utf8')
-    /** The body of a named template of _helpers.tpl. */
+    /** The body of a named template of _names.tpl. */
     const helper = (define: string) =>
-      template('_helpers.tpl').split(`{{- define "${define}" -}}\n`)[1]?.split('\n')[0]
+      template('_names.tpl').split(`{{- define "${define}" -}}\n`)[1]?.split('\n')[0]
     expect(template('service.yaml')).toContain('name: {{ include "icecream.apiServiceName" . }}')
     expect(helper('icecream.apiServiceName')).toBe(
       '{{- printf "%s-api" (include "icecream.fullname" .) }}',
@@ -168,7 +168,7 @@ describe('the deploy steps of docs/deploy.md', () => {
       tests.some((f) => template(`tests/${f}`).includes('include "icecream.testPod"')),
       'the chart has a helm test hook',
     ).toBe(true)
-    expect(template('_helpers.tpl')).toContain('helm.sh/hook: test')
+    expect(template('tests/_tests.tpl')).toContain('helm.sh/hook: test')
   })
 
   it('delete only custom resource kinds the operators define', () => {
