@@ -2,8 +2,8 @@
  * Every topic the product reads or writes, declared once (a feature beside it, such as live/,
  * declares its own in its topics.ts; runtime/load-handlers.ts gathers them all). The runtime
  * names them (with KAFKA_NAME_PREFIX), the local stack and the bench create them, and the
- * chart's KafkaTopics mirror them (`kafka.topics` in chart/values.yaml; a chart test holds the
- * two equal).
+ * chart's KafkaTopics are generated from them (`node scripts/chart/declarations.ts --write`
+ * writes chart/files/declarations.yaml; a unit test fails while it is stale).
  */
 export interface TopicDeclaration {
   partitions: number
