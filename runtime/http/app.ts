@@ -9,6 +9,7 @@ import { bearerAuth } from 'hono/bearer-auth'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import pTimeout from 'p-timeout'
 import type { z } from 'zod'
 import type { RouteDefinition, RouteInput, RouteRequest } from '../../handlers/define.ts'
 import { HttpError, UnavailableError } from '../../handlers/errors.ts'
@@ -124,14 +125,8 @@ function toRouteConfig(
 async function runChecks(checks: ReadinessChecks, timeoutMs: number) {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, { check }]) => {
-      const timeout = AbortSignal.timeout(timeoutMs)
       try {
-        await Promise.race([
-          check(),
-          new Promise((_, reject) => {
-            timeout.addEventListener('abort', () => reject(new Error('timed out')), { once: true })
-          }),
-        ])
+        await pTimeout(check(), { milliseconds: timeoutMs, message: 'timed out' })
         return [name, 'ok'] as const
       } catch (error) {
         return [name, error instanceof Error ? error.message : String(error)] as const

@@ -5,6 +5,7 @@ import {
   Kafka,
   type KafkaConfig,
   type Consumer as KafkaJsConsumer,
+  type LogEntry,
   logLevel,
   Partitioners,
 } from 'kafkajs'
@@ -51,16 +52,29 @@ function clientConfig(config: KafkaSettings, logger: AppLogger): KafkaConfig {
     requestTimeout: 10_000,
     retry: clientRetry,
     logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ level, log }) => {
-        const { message, ...extra } = log
-        // Bounded retries are deliberate: callers get a fast 503 and the event ids make
-        // redelivery harmless, so kafkajs's exactly-once warning does not apply here.
-        if (message.startsWith('Limiting retries for the idempotent producer')) return
-        if (level <= logLevel.ERROR) kafkaLogger.error(extra, message)
-        else kafkaLogger.warn(extra, message)
-      },
+    logCreator: () => kafkajsLog(kafkaLogger),
+  }
+}
+
+/**
+ * A broker's answer that every start passes through and kafkajs retries by itself: right after a
+ * broker starts, its group coordinator loads __consumer_offsets and answers this until it is done.
+ * Should the retries give up, the caller's own failure is logged at error level.
+ */
+const expectedWhileStarting = "The coordinator is loading and hence can't process requests"
+
+/** kafkajs's log entries on the app's logger: errors at error level, but for the expected ones. */
+export function kafkajsLog(
+  logger: Pick<AppLogger, 'error' | 'warn' | 'debug'>,
+): (entry: LogEntry) => void {
+  return ({ level, log }) => {
+    const { message, ...extra } = log
+    // Bounded retries are deliberate: callers get a fast 503 and the event ids make
+    // redelivery harmless, so kafkajs's exactly-once warning does not apply here.
+    if (message.startsWith('Limiting retries for the idempotent producer')) return
+    if (String(extra.error ?? '').startsWith(expectedWhileStarting)) logger.debug(extra, message)
+    else if (level <= logLevel.ERROR) logger.error(extra, message)
+    else logger.warn(extra, message)
   }
 }
 

@@ -2,7 +2,7 @@
  * The `publish` port: gathers concurrent events into one produce request and resolves each
  * caller when its request is acknowledged. One awaited produce per HTTP request is 5-10x slower.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
+import pTimeout from 'p-timeout'
 import { UnavailableError } from '../../handlers/errors.ts'
 import type { Publish } from '../../handlers/ports.ts'
 import { lazy } from '../lazy.ts'
@@ -85,7 +85,7 @@ export function createPublisher(
       // behind it ends here, and its producer is retired like any failed one. A slow connect
       // fails only this batch: the next one waits for the same connection (starting anew each
       // time, a slow cluster would never be connected to).
-      await Promise.race([
+      await pTimeout(
         (async () => {
           const producer = await connecting
           // Callers that heard 503 meanwhile: their events stay unsent.
@@ -93,10 +93,8 @@ export function createPublisher(
           if (sent.length === 0) return
           await producer.send([...byTopic(sent)].map(([topic, messages]) => ({ topic, messages })))
         })(),
-        sleep(options.timeoutMs, undefined, { signal: overdue.signal }).then(() => {
-          throw new Error(`no answer within ${options.timeoutMs} ms`)
-        }),
-      ])
+        { milliseconds: options.timeoutMs, message: `no answer within ${options.timeoutMs} ms` },
+      )
       lastFailure = undefined
       for (const event of batch) event.settle()
       for (const [topic, messages] of byTopic(sent)) {
