@@ -174,6 +174,17 @@ export function parseSettings<Schema extends z.ZodType>(
 
 /** Parses the environment; the error names every bad variable and what it must be. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  return parseEnvironment(Environment, env)
+}
+
+/**
+ * Environment variables -> `schema`'s output (the app's config, a script's options): an empty
+ * variable counts as unset; the ConfigError names every bad variable and what it must be.
+ */
+export function parseEnvironment<Schema extends z.ZodType>(
+  schema: Schema,
+  env: Record<string, string | undefined> = process.env,
+): z.output<Schema> {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
-  return parseSettings(Environment, present, { what: 'configuration' })
+  return parseSettings(schema, present, { what: 'configuration' })
 }

@@ -2,44 +2,50 @@
  * `npm start`: the whole pipeline on this machine. Starts a real Kafka and Elasticsearch (fetched
  * on first use), creates the topics, runs the API and the consumer as separate processes (as the
  * chart does), waits until both are ready and prints where everything is. Ctrl-C stops it all.
- * A process whose /healthz fails the chart's liveness probe is restarted, as the kubelet does.
+ * As the kubelet does, a process that exits, or whose /healthz fails the chart's liveness probe,
+ * is started again after a growing back-off while the others keep running.
  *
- * Ports: API_PORT (8080), CONSUMER_PORT (8081), KAFKA_PORT (19092), ELASTICSEARCH_PORT (19200);
+ * Options, from the environment (parsed as the app's own, runtime/config.ts):
+ * API_PORT (8080), CONSUMER_PORT (8081), KAFKA_PORT (19092), ELASTICSEARCH_PORT (19200);
  * Kafka's controller listens on KAFKA_PORT + 1, Elasticsearch's transport on ELASTICSEARCH_PORT + 100.
  * KAFKA_NODES=3 starts three KRaft nodes as the chart runs them (replication 3, min in-sync 2) on
  * KAFKA_PORT, + 3 and + 6 (controllers one above each), instead of one.
  * The stack's data: LOCAL_STACK_DIR (~/.cache/icecream/local-stack).
+ * The restarts' back-off, the kubelet's by default: RESTART_BACK_OFF_MS (10 s, doubled on each
+ * restart), RESTART_BACK_OFF_MAX_MS (5 min), RESTART_BACK_OFF_RESET_MS (10 min of running).
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { prettyFactory } from 'pino-pretty'
-import { cacheDir } from './local-stack/fetch.ts'
-import { type ProcessSpec, startHarness } from './local-stack/harness.ts'
-import { keepAlive } from './local-stack/liveness.ts'
+import { z } from 'zod'
+import { type AppProcess, type ProcessSpec, startHarness } from './local-stack/harness.ts'
+import { kubeletBackOff, type Supervisor, supervise } from './local-stack/liveness.ts'
+import { environmentOptions, port, StackEnvironment } from './local-stack/options.ts'
 import { startWatchdog } from './local-stack/proc.ts'
 
-const port = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback)
-  if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    throw new Error(`${name} must be a port number, got ${process.env[name]}`)
-  }
-  return value
-}
+const milliseconds = (fallback: number) => z.coerce.number().int().min(1).default(fallback)
+const StartEnvironment = StackEnvironment.extend({
+  API_PORT: port(8080),
+  CONSUMER_PORT: port(8081),
+  /** The live page's controls are on here, behind a token of this start's own (or yours). */
+  DEMO_CONTROL_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .default(() => randomBytes(24).toString('base64url')),
+  RESTART_BACK_OFF_MS: milliseconds(kubeletBackOff.initialMs),
+  RESTART_BACK_OFF_MAX_MS: milliseconds(kubeletBackOff.maxMs),
+  RESTART_BACK_OFF_RESET_MS: milliseconds(kubeletBackOff.resetAfterMs),
+})
+const options = environmentOptions(StartEnvironment)
 const ports = {
-  api: port('API_PORT', 8080),
-  consumer: port('CONSUMER_PORT', 8081),
-  kafka: port('KAFKA_PORT', 19092),
-  elasticsearch: port('ELASTICSEARCH_PORT', 19200),
+  api: options.API_PORT,
+  consumer: options.CONSUMER_PORT,
+  kafka: options.KAFKA_PORT,
+  elasticsearch: options.ELASTICSEARCH_PORT,
 }
-const kafkaNodes = process.env.KAFKA_NODES || '1'
-if (kafkaNodes !== '1' && kafkaNodes !== '3') {
-  process.stderr.write(`KAFKA_NODES must be 1 or 3, got ${kafkaNodes}\n`)
-  process.exit(2)
-}
-// The live page's controls are on here, behind a token of this start's own (or yours).
-const controlToken = process.env.DEMO_CONTROL_TOKEN || randomBytes(24).toString('base64url')
+const controlToken = options.DEMO_CONTROL_TOKEN
 const started = Date.now()
-const dataDir = process.env.LOCAL_STACK_DIR || join(cacheDir(), 'local-stack')
+const dataDir = options.LOCAL_STACK_DIR
 // First: from here on, whatever ends this process, nothing it started outlives it.
 startWatchdog(join(dataDir, 'logs', 'watchdog.log'))
 
@@ -64,23 +70,25 @@ const specs: (ProcessSpec & { name: string })[] = [
   { role: 'api', name: 'API', port: ports.api, output },
   { role: 'consumer', name: 'consumer', port: ports.consumer, output },
 ]
+let supervisor: Supervisor | undefined
 const harness = startHarness({
   dataDir,
   ports,
-  kafkaNodes: kafkaNodes === '3' ? 3 : 1,
+  kafkaNodes: options.KAFKA_NODES,
   env: { DEMO_CONTROLS: 'true', DEMO_CONTROL_TOKEN: controlToken },
   processes: specs,
   log: say,
-  onExit: (name, code) => {
-    say(`the ${name} process exited (${code}); stopping everything`)
+  // Once all are ready the supervisor restarts one that exits; until then its exit ends the start.
+  onExit: (name, how) => {
+    if (supervisor) return supervisor.exited(name, how)
+    say(`the ${name} process exited (${how}) while the others started; stopping everything`)
     void shutdown(1)
   },
 })
 
 let stopping: Promise<never> | undefined
-let liveness: { stop(): Promise<void> } | undefined
 function shutdown(code: number): Promise<never> {
-  stopping ??= Promise.all([liveness?.stop(), harness.stop()]).then(() => {
+  stopping ??= Promise.all([supervisor?.stop(), harness.stop()]).then(() => {
     say('stopped')
     process.exit(code)
   })
@@ -102,18 +110,16 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 try {
   const { stack, processes } = await harness.ready
-  // Restarted when its /healthz fails, as the chart's liveness probe has the kubelet do.
-  const running = new Map(specs.map((spec, i) => [spec.name, processes[i]]))
-  liveness = keepAlive({
-    watched: () => [...running].map(([name, app]) => [name, app?.url] as const),
-    replace: async (name) => {
-      const spec = specs.find((s) => s.name === name)
-      if (!spec) return
-      await running.get(name)?.stop()
-      running.set(name, undefined)
-      running.set(name, await harness.start(spec))
-    },
+  // Restarted when it exits or its /healthz fails the chart's liveness probe, as by the kubelet.
+  supervisor = supervise({
+    processes: new Map(specs.map((spec, i) => [spec.name, processes[i] as AppProcess])),
+    start: (name) => harness.start(specs.find((spec) => spec.name === name) as ProcessSpec),
     log: say,
+    backOff: {
+      initialMs: options.RESTART_BACK_OFF_MS,
+      maxMs: options.RESTART_BACK_OFF_MAX_MS,
+      resetAfterMs: options.RESTART_BACK_OFF_RESET_MS,
+    },
   })
   const api = `http://127.0.0.1:${ports.api}`
   write(

@@ -82,8 +82,8 @@ export interface AppProcessOptions {
   log?: Log
   /** Aborting it while the process starts stops it. */
   signal?: AbortSignal
-  /** It exited after it was ready, without stop(). */
-  onExit?: (code: number | null) => void
+  /** It exited after it was ready, without stop(): its exit code, or the signal that ended it. */
+  onExit?: (how: number | NodeJS.Signals) => void
   /** How long it may take to be ready (default 90 s). */
   readyWithinMs?: number
 }
@@ -122,7 +122,11 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   }
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve))
   const exitedEarly = new AbortController()
-  child.once('close', (code, signal) => exitedEarly.abort(code ?? signal))
+  let how: number | NodeJS.Signals = 0
+  child.once('close', (code, signal) => {
+    how = code ?? signal ?? 0
+    exitedEarly.abort(how)
+  })
   let stopping: Promise<number | null> | undefined
   const stop = () => {
     stopping ??= (async () => {
@@ -174,8 +178,8 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     clearInterval(progress)
   }
   log(`${name} ready`)
-  void exited.then((code) => {
-    if (!stopping) options.onExit?.(code)
+  void exited.then(() => {
+    if (!stopping) options.onExit?.(how)
   })
   const kill = () => {
     stopping ??= (async () => {
@@ -223,8 +227,8 @@ export interface HarnessOptions {
   /** Started together; `ready` waits for them. */
   processes?: ProcessSpec[]
   log: Log
-  /** A process exited after it was ready, without stop(). */
-  onExit?: (name: string, code: number | null) => void
+  /** A process exited after it was ready, without stop(): its exit code or the signal. */
+  onExit?: (name: string, how: number | NodeJS.Signals) => void
 }
 
 export interface Harness {
@@ -341,8 +345,8 @@ export function startHarness(options: HarnessOptions): Harness {
       log,
       readyWithinMs: options.readyWithinMs,
       signal: stopRequested.signal,
-      onExit: (code) => {
-        if (!stopRequested.signal.aborted) options.onExit?.(name, code)
+      onExit: (how) => {
+        if (!stopRequested.signal.aborted) options.onExit?.(name, how)
       },
     })
     starting.add(started)
