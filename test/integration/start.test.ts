@@ -1,5 +1,6 @@
 /**
- * `npm start`'s processes never outlive it, however it ends: Ctrl-C (also while it starts), its
+ * `npm start` restarts a process that ends as the kubelet does, and its processes never outlive
+ * it, however it ends: Ctrl-C (also while it starts), its
  * output pipe closing, SIGHUP, SIGTERM, SIGKILL. Each test runs the supervisor (scripts/start.ts,
  * what `npm start` runs) in a process group of its own, as a terminal does, on ports and a dataDir
  * of this file's own, ends it one way and waits until every process it started is gone. Each
@@ -13,6 +14,7 @@ import { readdirSync, readFileSync, realpathSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { cacheDir } from '../../scripts/local-stack/fetch.ts'
+import { purchaseBody } from '../support/purchases.ts'
 
 const repoRoot = join(import.meta.dirname, '..', '..')
 const portBase = Number(process.env.ICECREAM_TEST_PORT_BASE || 29_000)
@@ -100,10 +102,10 @@ afterEach(async () => {
   }
 })
 
-function startSupervisor(): Supervisor {
+function startSupervisor(env: Record<string, string> = {}): Supervisor {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, ...supervisorEnv },
+    env: { ...process.env, ...supervisorEnv, ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -208,4 +210,76 @@ describe('npm start leaves nothing running', () => {
       supervisor.signalGroup('SIGINT')
     })
   }, 600_000)
+})
+
+/** The app process of this role among the supervisor's descendants (its environment says which). */
+function appProcess(supervisor: Supervisor, role: 'api' | 'consumer'): ProcessInfo {
+  const found = descendants(supervisor.child.pid as number).find(
+    ({ pid, command }) =>
+      command.includes('runtime/main.ts') &&
+      readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`ROLE=${role}`),
+  )
+  if (!found) throw new Error(`no ${role} process under the supervisor`)
+  return found
+}
+
+describe('npm start restarts a process that ends, as the kubelet does', () => {
+  test('SIGKILL of the consumer: the API answers 202 meanwhile, the consumer comes back after its back-off (restart 1) and stores what waited', async () => {
+    const backOffSeconds = 6
+    const supervisor = startSupervisor({ RESTART_BACK_OFF_MS: String(backOffSeconds * 1000) })
+    await supervisor.printed(/Ready in \d+ s/)
+    const api = `http://127.0.0.1:${supervisorEnv.API_PORT}`
+    const others = descendants(supervisor.child.pid as number).filter(
+      ({ pid }) => pid !== appProcess(supervisor, 'consumer').pid,
+    )
+
+    const killed = performance.now()
+    process.kill(appProcess(supervisor, 'consumer').pid, 'SIGKILL')
+    await supervisor.printed(
+      new RegExp(`the consumer process exited \\(SIGKILL\\); restart 1 in ${backOffSeconds} s`),
+    )
+    const shop = purchaseBody().shop_id
+    const waiting = Array.from({ length: 20 }, () => purchaseBody({ shop_id: shop }))
+    const answers = await Promise.all(
+      waiting.map((purchase) =>
+        fetch(`${api}/purchases`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(purchase),
+        }).then((response) => response.status),
+      ),
+    )
+    expect(answers).toEqual(waiting.map(() => 202))
+    // All of them were accepted while no consumer ran.
+    expect(supervisor.output()).not.toMatch(/the consumer process is running again/)
+
+    await supervisor.printed(/the consumer process is running again \(restart 1\)/)
+    const downSeconds = (performance.now() - killed) / 1000
+    // Nothing else was restarted or stopped meanwhile.
+    expect(stillRunning(others)).toEqual(others)
+    expect(supervisor.output()).not.toMatch(/the API process exited|stopping everything/)
+    await expect
+      .poll(
+        async () => {
+          const response = await fetch(`${api}/purchases/${shop}?date=2021-12-30&limit=100`)
+          const page = (await response.json()) as { purchases: { purchase_id: string }[] }
+          return page.purchases.map(({ purchase_id }) => purchase_id).sort()
+        },
+        { timeout: 120_000, interval: 500 },
+      )
+      .toEqual(waiting.map(({ purchase_id }) => purchase_id).sort())
+    console.log(
+      `SIGKILL of the consumer: ${waiting.length} purchases posted while it was down (all 202), ` +
+        `back-off ${backOffSeconds} s, running again ${downSeconds.toFixed(1)} s after the kill, ` +
+        `all ${waiting.length} stored and searchable ${((performance.now() - killed) / 1000).toFixed(1)} s after it`,
+    )
+
+    // Ctrl-C still stops everything, the restarted consumer too.
+    const started = descendants(supervisor.child.pid as number)
+    supervisor.signalGroup('SIGINT')
+    await vi.waitFor(() => {
+      expect(stillRunning(started)).toEqual([])
+      expect(stackProcesses()).toEqual([])
+    }, stopPatience)
+  }, 900_000)
 })
