@@ -8,60 +8,31 @@
  * The chart's Job sets TEARDOWN_NAMESPACE, TEARDOWN_SELECTOR (the release's labels),
  * TEARDOWN_STEPS (JSON: a list of steps, each a list of "group/version/plural"),
  * TEARDOWN_TIMEOUT_SECONDS and SERVICE_ACCOUNT_DIR (a projected token and ca.crt); Kubernetes
- * sets KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT.
+ * sets KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT. The API calls go through Kubernetes'
+ * own JavaScript client, configured as in-cluster from that service account.
  *
  *   node dist/runtime/kubernetes/teardown.js
  */
-import { readFileSync } from 'node:fs'
-import { request } from 'node:https'
+import { isIPv6 } from 'node:net'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { ApiException, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node'
 import { z } from 'zod'
+import { poll } from '../wait.ts'
 
-export interface KubeApi {
-  /** A JSON body is sent as a merge patch with PATCH, as plain JSON otherwise. */
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>
-}
-
-/** The Kubernetes API over HTTPS with a bearer token, verifying the cluster's CA. */
-export function kubeApi(server: string, token: string, ca: string): KubeApi {
-  return {
-    call: (method, path, body) =>
-      new Promise((resolve, reject) => {
-        const data = body === undefined ? undefined : JSON.stringify(body)
-        const contentType = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json'
-        const req = request(
-          new URL(path, server),
-          {
-            method,
-            ca,
-            headers: {
-              authorization: `Bearer ${token}`,
-              accept: 'application/json',
-              ...(data && { 'content-type': contentType }),
-            },
-            timeout: 10_000,
-          },
-          (res) => {
-            let text = ''
-            res.setEncoding('utf8')
-            res.on('data', (chunk: string) => {
-              text += chunk
-            })
-            res.on('end', () => {
-              let body: unknown = text
-              try {
-                body = JSON.parse(text)
-              } catch {}
-              resolve({ status: res.statusCode ?? 0, body })
-            })
-          },
-        )
-        req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)))
-        req.on('error', reject)
-        req.end(data)
-      }),
-  }
+/**
+ * The in-cluster configuration (the client's loadFromCluster) from a service account's token and
+ * CA in `dir`: the chart projects them there for this container only, not at the default path.
+ */
+export function serviceAccountConfig(server: string, dir: string): KubeConfig {
+  const config = new KubeConfig()
+  config.loadFromClusterAndUser(
+    { name: 'in-cluster', server, caFile: join(dir, 'ca.crt'), skipTLSVerify: false },
+    {
+      name: 'teardown',
+      authProvider: { name: 'tokenFile', config: { tokenFile: join(dir, 'token') } },
+    },
+  )
+  return config
 }
 
 const ObjectList = z.object({
@@ -88,49 +59,59 @@ export interface TeardownOptions {
 const kept = (o: { metadata: { annotations?: Record<string, string> | undefined } }) =>
   o.metadata.annotations?.['helm.sh/resource-policy'] === 'keep'
 
-export async function teardown(api: KubeApi, options: TeardownOptions): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs
+/** A 404: a kind the cluster does not serve (no CRD), or an object gone meanwhile. */
+const notFound = (error: unknown) => error instanceof ApiException && error.code === 404
+
+export async function teardown(config: KubeConfig, options: TeardownOptions): Promise<void> {
+  const api = config.makeApiClient(CustomObjectsApi)
+  const deadline = AbortSignal.timeout(options.timeoutMs)
   const collection = (resource: string) => {
-    const [group, version, plural] = resource.split('/')
-    return `/apis/${group}/${version}/namespaces/${options.namespace}/${plural}`
+    const [group = '', version = '', plural = ''] = resource.split('/')
+    return { group, version, plural, namespace: options.namespace }
   }
   const list = async (resource: string) => {
-    const path = `${collection(resource)}?labelSelector=${encodeURIComponent(options.selector)}`
-    const r = await api.call('GET', path)
-    // A kind the cluster does not serve (no CRD) has nothing to delete.
-    if (r.status === 404) return []
-    if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${JSON.stringify(r.body)}`)
-    return ObjectList.parse(r.body).items.filter((o) => !kept(o))
+    try {
+      const found = await api.listNamespacedCustomObject({
+        ...collection(resource),
+        labelSelector: options.selector,
+      })
+      return ObjectList.parse(found).items.filter((o) => !kept(o))
+    } catch (error) {
+      if (notFound(error)) return []
+      throw error
+    }
   }
 
   for (const step of options.steps) {
     for (const resource of step) {
       for (const o of await list(resource)) {
-        const r = await api.call('DELETE', `${collection(resource)}/${o.metadata.name}`)
-        if (r.status !== 200 && r.status !== 202 && r.status !== 404) {
-          throw new Error(
-            `deleting ${resource} ${o.metadata.name}: ${r.status} ${JSON.stringify(r.body)}`,
-          )
-        }
+        await api
+          .deleteNamespacedCustomObject({ ...collection(resource), name: o.metadata.name })
+          .catch((error: unknown) => {
+            if (!notFound(error)) throw error
+          })
         options.log(`deleting ${resource} ${o.metadata.name}`)
       }
     }
-    for (;;) {
-      const left = (
-        await Promise.all(
-          step.map(async (resource) =>
-            (await list(resource)).map((o) => `${resource} ${o.metadata.name}`),
-          ),
-        )
-      ).flat()
-      if (left.length === 0) break
-      if (Date.now() > deadline) {
-        throw new Error(
-          `still there after ${options.timeoutMs / 1000} s (is their operator running?): ${left.join(', ')}`,
-        )
-      }
-      await sleep(1_000)
-    }
+    let left: string[] = []
+    await poll(
+      async () => {
+        left = (
+          await Promise.all(
+            step.map(async (resource) =>
+              (await list(resource)).map((o) => `${resource} ${o.metadata.name}`),
+            ),
+          )
+        ).flat()
+        return left.length === 0 || undefined
+      },
+      { signal: deadline, intervalMs: 1_000 },
+    ).catch((error: unknown) => {
+      if (!deadline.aborted) throw error
+      throw new Error(
+        `still there after ${options.timeoutMs / 1000} s (is their operator running?): ${left.join(', ')}`,
+      )
+    })
     options.log(`gone: ${step.join(', ')}`)
   }
 }
@@ -150,17 +131,16 @@ const Environment = z.object({
 
 async function main(): Promise<void> {
   const env = Environment.parse(process.env)
-  const host = env.KUBERNETES_SERVICE_HOST.includes(':')
+  const host = isIPv6(env.KUBERNETES_SERVICE_HOST)
     ? `[${env.KUBERNETES_SERVICE_HOST}]`
     : env.KUBERNETES_SERVICE_HOST
-  const api = kubeApi(
+  const config = serviceAccountConfig(
     `https://${host}:${env.KUBERNETES_SERVICE_PORT}`,
-    readFileSync(join(env.SERVICE_ACCOUNT_DIR, 'token'), 'utf8').trim(),
-    readFileSync(join(env.SERVICE_ACCOUNT_DIR, 'ca.crt'), 'utf8'),
+    env.SERVICE_ACCOUNT_DIR,
   )
   const log = (line: string) => process.stdout.write(`teardown: ${line}\n`)
   try {
-    await teardown(api, {
+    await teardown(config, {
       namespace: env.TEARDOWN_NAMESPACE,
       selector: env.TEARDOWN_SELECTOR,
       steps: env.TEARDOWN_STEPS,

@@ -6,7 +6,6 @@ import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import https from 'node:https'
 import net from 'node:net'
 import path from 'node:path'
-import { kubeApi } from '../../runtime/kubernetes/teardown.ts'
 
 // Two checkouts can run the chart tests at once when each sets its own ICECREAM_CHART_PORT_BASE.
 const portBase = Number(process.env.ICECREAM_CHART_PORT_BASE || 22_000)
@@ -99,23 +98,55 @@ function makeCerts(dir: string): void {
 
 /**
  * A request to the API server; resolves with the status and parsed JSON body. PATCH bodies are
- * JSON merge patches.
+ * JSON merge patches. (The tests' own raw calls: subresources, status patches; the app's
+ * teardown uses Kubernetes' client.)
  */
-export async function kubeRequest(
+export function kubeRequest(
   cluster: Pick<Cluster, 'server' | 'token' | 'caFile'>,
   method: string,
   urlPath: string,
   body?: unknown,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const api = kubeApi(cluster.server, cluster.token, readFileSync(cluster.caFile, 'utf8'))
-  const answer = await api.call(method, urlPath, body)
-  return {
-    status: answer.status,
-    body:
-      typeof answer.body === 'object' && answer.body
-        ? (answer.body as Record<string, unknown>)
-        : { text: answer.body },
-  }
+  const data = body === undefined ? undefined : JSON.stringify(body)
+  const contentType = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json'
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      new URL(urlPath, cluster.server),
+      {
+        method,
+        ca: readFileSync(cluster.caFile),
+        headers: {
+          authorization: `Bearer ${cluster.token}`,
+          accept: 'application/json',
+          ...(data && { 'content-type': contentType }),
+        },
+        timeout: 10_000,
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          text += chunk
+        })
+        res.on('end', () => {
+          let parsed: unknown = text
+          try {
+            parsed = JSON.parse(text)
+          } catch {}
+          resolve({
+            status: res.statusCode ?? 0,
+            body:
+              typeof parsed === 'object' && parsed
+                ? (parsed as Record<string, unknown>)
+                : { text: parsed },
+          })
+        })
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timed out`)))
+    req.on('error', reject)
+    req.end(data)
+  })
 }
 
 export type WatchEvent = {

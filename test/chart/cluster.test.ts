@@ -4,10 +4,11 @@
 // re-install over the kept resources, the helm test hook Pods, an uninstall whose pre-delete hook
 // orders the teardown (its Job played by the test: no kubelet here), and bad values / bad
 // resources the API server rejects although the static checks let them through.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { kubeApi, teardown } from '../../runtime/kubernetes/teardown.ts'
+import { serviceAccountConfig, teardown } from '../../runtime/kubernetes/teardown.ts'
 import { kubeRequest, kubeWatch, type WatchEvent } from './apiserver.ts'
 import {
   env,
@@ -570,21 +571,22 @@ describe('helm uninstall with the operators in the release', () => {
         { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} },
       )
       expect(token.status, JSON.stringify(token.body)).toBe(201)
-      const log: string[] = []
-      await teardown(
-        kubeApi(
-          env().server,
-          (token.body.status as { token: string }).token,
-          readFileSync(env().caFile, 'utf8'),
-        ),
-        {
-          namespace: jobEnv.TEARDOWN_NAMESPACE as string,
-          selector: jobEnv.TEARDOWN_SELECTOR as string,
-          steps: JSON.parse(jobEnv.TEARDOWN_STEPS as string) as string[][],
-          timeoutMs: 30_000,
-          log: (line) => log.push(line),
-        },
+      // The Job's projected volume: its service account's token and the cluster's CA.
+      const serviceAccount = mkdtempSync(path.join(tmpdir(), 'teardown-'))
+      writeFileSync(
+        path.join(serviceAccount, 'token'),
+        (token.body.status as { token: string }).token,
       )
+      copyFileSync(env().caFile, path.join(serviceAccount, 'ca.crt'))
+      const log: string[] = []
+      await teardown(serviceAccountConfig(env().server, serviceAccount), {
+        namespace: jobEnv.TEARDOWN_NAMESPACE as string,
+        selector: jobEnv.TEARDOWN_SELECTOR as string,
+        steps: JSON.parse(jobEnv.TEARDOWN_STEPS as string) as string[][],
+        timeoutMs: 30_000,
+        log: (line) => log.push(line),
+      })
+      rmSync(serviceAccount, { recursive: true })
       const now = new Date().toISOString()
       const completed = await api('PATCH', `${jobs}/icecream-teardown/status`, {
         status: {
