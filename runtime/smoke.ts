@@ -6,7 +6,7 @@
  *   SMOKE_BASE_URL=http://localhost:8080 node dist/runtime/smoke.js
  */
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { poll } from './wait.ts'
 
 export interface SmokeOptions {
   timeoutMs: number
@@ -15,7 +15,12 @@ export interface SmokeOptions {
 
 export class SmokeFailure extends Error {}
 
-async function call(url: string, init?: RequestInit): Promise<{ status: number; body: unknown }> {
+interface Answer {
+  status: number
+  body: unknown
+}
+
+async function call(url: string, init?: RequestInit): Promise<Answer> {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) })
   const text = await response.text()
   try {
@@ -28,7 +33,7 @@ async function call(url: string, init?: RequestInit): Promise<{ status: number; 
 /** Resolves when a purchase went all the way through; throws `SmokeFailure` saying where it stopped. */
 export async function smokeCheck(baseUrl: string, options: SmokeOptions): Promise<void> {
   const log = options.log ?? (() => {})
-  const deadline = Date.now() + options.timeoutMs
+  const deadline = AbortSignal.timeout(options.timeoutMs)
   const purchase = {
     shop_id: randomUUID(),
     purchase_id: randomUUID(),
@@ -41,41 +46,47 @@ export async function smokeCheck(baseUrl: string, options: SmokeOptions): Promis
   const date = purchase.timestamp.slice(0, 10)
 
   // The API may still be warming up: retry 503s until the deadline.
-  for (;;) {
-    const posted = await call(`${baseUrl}/purchases`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(purchase),
-    }).catch((error: unknown) => ({ status: 0, body: String(error) }))
-    if (posted.status === 202) break
-    if (Date.now() > deadline || (posted.status !== 503 && posted.status !== 0)) {
-      throw new SmokeFailure(
-        `POST /purchases answered ${posted.status}: ${JSON.stringify(posted.body)}`,
-      )
-    }
-    await sleep(1_000)
-  }
+  let posted: Answer = { status: 0, body: 'no answer yet' }
+  const refused = () =>
+    new SmokeFailure(`POST /purchases answered ${posted.status}: ${JSON.stringify(posted.body)}`)
+  await poll(
+    async () => {
+      posted = await call(`${baseUrl}/purchases`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(purchase),
+      }).catch((error: unknown) => ({ status: 0, body: String(error) }))
+      if (posted.status === 202) return true
+      if (posted.status !== 503 && posted.status !== 0) throw refused()
+      return undefined
+    },
+    { signal: deadline, intervalMs: 1_000 },
+  ).catch((error: unknown) => {
+    throw error instanceof SmokeFailure ? error : refused()
+  })
   log(`posted purchase ${purchase.purchase_id} for shop ${purchase.shop_id}`)
 
-  for (;;) {
-    const page = await call(`${baseUrl}/purchases/${purchase.shop_id}?date=${date}`).catch(
-      (error: unknown) => ({ status: 0, body: String(error) }),
+  let page: Answer = { status: 0, body: 'no answer yet' }
+  await poll(
+    async () => {
+      page = await call(`${baseUrl}/purchases/${purchase.shop_id}?date=${date}`).catch(
+        (error: unknown) => ({ status: 0, body: String(error) }),
+      )
+      const found =
+        page.status === 200 &&
+        (page.body as { purchases: { purchase_id: string }[] }).purchases.some(
+          (p) => p.purchase_id === purchase.purchase_id,
+        )
+      return found || undefined
+    },
+    { signal: deadline, intervalMs: 500 },
+  ).catch(() => {
+    throw new SmokeFailure(
+      `purchase ${purchase.purchase_id} was not readable within ${options.timeoutMs / 1000} s ` +
+        `(last GET: ${page.status} ${JSON.stringify(page.body).slice(0, 300)}); ` +
+        'is the consumer running and is Elasticsearch ready?',
     )
-    const found =
-      page.status === 200 &&
-      (page.body as { purchases: { purchase_id: string }[] }).purchases.some(
-        (p) => p.purchase_id === purchase.purchase_id,
-      )
-    if (found) break
-    if (Date.now() > deadline) {
-      throw new SmokeFailure(
-        `purchase ${purchase.purchase_id} was not readable within ${options.timeoutMs / 1000} s ` +
-          `(last GET: ${page.status} ${JSON.stringify(page.body).slice(0, 300)}); ` +
-          'is the consumer running and is Elasticsearch ready?',
-      )
-    }
-    await sleep(500)
-  }
+  })
   log('read it back')
 
   const summary = await call(`${baseUrl}/shops/${purchase.shop_id}/summary?from=${date}&to=${date}`)

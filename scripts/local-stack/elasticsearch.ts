@@ -13,8 +13,8 @@ import {
 } from 'node:fs/promises'
 import { request } from 'node:https'
 import { dirname, join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { stringify } from 'yaml'
+import { poll } from '../../runtime/wait.ts'
 import type { Jdk } from './java.ts'
 import type { Secret } from './kafka.ts'
 import { type Daemon, type Log, run, startDaemon, tail } from './proc.ts'
@@ -268,27 +268,26 @@ export async function waitForElasticsearch(
 ): Promise<void> {
   const logFile = join(s.dataDir, 'logs', 'elasticsearch.log')
   const ca = await readFile(caFile)
-  const deadline = Date.now() + timeoutMs
-  let exitCode: number | null | undefined
-  daemon.exited.then((code) => {
-    exitCode = code
-  })
-  let lastError = ''
-  for (;;) {
-    if (exitCode !== undefined || Date.now() > deadline) {
-      const why =
-        exitCode !== undefined
-          ? `exited with code ${exitCode} while starting`
-          : `was not healthy within ${timeoutMs / 1000} s (last answer: ${lastError})`
-      throw new Error(`Elasticsearch ${why}; last lines of ${logFile}:\n${await tail(logFile)}`)
-    }
-    try {
-      const status = await clusterHealth(s, ca)
-      if (status === 'yellow' || status === 'green') return
-      lastError = `status ${status}`
-    } catch (error) {
-      lastError = (error as Error).message
-    }
-    await sleep(1000)
+  const timeout = AbortSignal.timeout(timeoutMs)
+  let lastAnswer = 'none yet'
+  try {
+    await poll(
+      async () => {
+        lastAnswer = await clusterHealth(s, ca).then(
+          (status) => `status ${status}`,
+          (error: Error) => error.message,
+        )
+        return /^status (yellow|green)$/.test(lastAnswer) || undefined
+      },
+      { signal: AbortSignal.any([daemon.ended, timeout]), intervalMs: 1000 },
+    )
+  } catch (error) {
+    const why = daemon.ended.aborted
+      ? `exited with code ${daemon.ended.reason} while starting`
+      : timeout.aborted
+        ? `was not healthy within ${timeoutMs / 1000} s (last answer: ${lastAnswer})`
+        : undefined
+    if (!why) throw error
+    throw new Error(`Elasticsearch ${why}; last lines of ${logFile}:\n${await tail(logFile)}`)
   }
 }

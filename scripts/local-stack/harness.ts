@@ -3,11 +3,10 @@
  * Elasticsearch, derives the app's environment, creates the topics, runs app processes until
  * they are ready, and stops it all in order. Each caller passes only what differs.
  */
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { closeSync, openSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { execa } from 'execa'
 import { type Config, loadConfig } from '../../runtime/config.ts'
 import { createElasticsearchClient } from '../../runtime/elasticsearch/store.ts'
 import type { Admin, TopicSpec } from '../../runtime/kafka/client.ts'
@@ -107,35 +106,35 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   const port = options.port ?? (await freePort())
   if (options.port) await assertPortFree(port, `${name} port`)
   const url = `http://127.0.0.1:${port}`
-  const fd =
-    typeof output === 'string' ? openSync(output, options.appendOutput ? 'a' : 'w') : undefined
+  if (typeof output === 'string' && !options.appendOutput) await writeFile(output, '')
+  const toFile = typeof output === 'string' && { file: output, append: true }
   const child = watched(
-    spawn(process.execPath, [...nodeArgs(entry), entry], {
+    execa(process.execPath, [...nodeArgs(entry), entry], {
       cwd: repoRoot,
-      env: { ...process.env, ...options.env, PORT: String(port), HOST: '127.0.0.1' },
-      stdio: fd === undefined ? ['ignore', 'pipe', 'inherit'] : ['ignore', fd, fd],
+      env: { ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+      stdin: 'ignore',
+      stdout: toFile || 'pipe',
+      stderr: toFile || 'inherit',
+      // stop(): SIGTERM, and SIGKILL if it has not exited after this long.
+      forceKillAfterDelay: killAfterMs,
+      buffer: false,
+      reject: false,
     }),
   )
-  if (fd !== undefined) closeSync(fd)
   if (typeof output === 'function' && child.stdout) {
     createInterface({ input: child.stdout }).on('line', output)
   }
-  const exited = new Promise<number | null>((resolve) => child.once('close', resolve))
   const exitedEarly = new AbortController()
   let how: number | NodeJS.Signals = 0
-  child.once('close', (code, signal) => {
-    how = code ?? signal ?? 0
+  const exited = child.then(({ exitCode, signal }) => {
+    how = exitCode ?? signal ?? 0
     exitedEarly.abort(how)
+    return exitCode ?? null
   })
   let stopping: Promise<number | null> | undefined
   const stop = () => {
     stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM')
-        await once(child, 'exit', { signal: AbortSignal.timeout(killAfterMs) }).catch(() =>
-          child.kill('SIGKILL'),
-        )
-      }
+      child.kill('SIGTERM')
       return exited
     })()
     return stopping

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createKafkaClient } from '../../runtime/kafka/index.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { retry } from '../../runtime/retry.ts'
+import { poll } from '../../runtime/wait.ts'
 import type { Jdk } from './java.ts'
 import type { KafkaAcl } from './privileges.ts'
 import { type Daemon, type Log, run, startDaemon, tail } from './proc.ts'
@@ -224,19 +224,18 @@ function launch(s: KafkaSetup, f: NodeFiles): Promise<Daemon> {
   )
 }
 
-/** Waits for "Kafka Server started" in this run of the node's log. */
-async function waitForStarted(daemon: Daemon, logFile: string, deadline: number): Promise<void> {
-  let exitCode: number | null | undefined
-  daemon.exited.then((code) => {
-    exitCode = code
+/** Waits for "Kafka Server started" in this run of the node's log, until `signal` aborts. */
+async function waitForStarted(daemon: Daemon, logFile: string, signal: AbortSignal): Promise<void> {
+  await poll(async () => (await daemon.output()).includes('Kafka Server started') || undefined, {
+    signal: AbortSignal.any([daemon.ended, signal]),
+    intervalMs: 500,
+  }).catch(async (error: unknown) => {
+    if (daemon.ended.aborted) {
+      throw await failure(logFile, `exited with code ${daemon.ended.reason} while starting`)
+    }
+    if (signal.aborted) throw await failure(logFile, 'did not start in time')
+    throw error
   })
-  for (;;) {
-    if (exitCode !== undefined)
-      throw await failure(logFile, `exited with code ${exitCode} while starting`)
-    if (Date.now() > deadline) throw await failure(logFile, 'did not start in time')
-    if ((await daemon.output()).includes('Kafka Server started')) return
-    await sleep(500)
-  }
 }
 
 /** A restarted node replays its log; on a busy machine that has taken minutes. */
@@ -273,7 +272,7 @@ export async function startKafka(s: KafkaSetup): Promise<KafkaNode[]> {
         },
         async restart() {
           daemon = await launch(s, f)
-          await waitForStarted(daemon, f.logFile, Date.now() + restartWithinMs)
+          await waitForStarted(daemon, f.logFile, AbortSignal.timeout(restartWithinMs))
         },
         freeze: () => signal('SIGSTOP'),
         thaw: () => signal('SIGCONT'),
@@ -292,7 +291,7 @@ export async function waitForKafka(
   nodes: KafkaNode[],
   timeoutMs = 180_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs
+  const deadline = AbortSignal.timeout(timeoutMs)
   await Promise.all(
     nodes.map((node) =>
       waitForStarted(
@@ -330,7 +329,7 @@ export async function waitForKafka(
         // Until the deadline: three busy nodes have taken more than ten tries to load the
         // group coordinator's partitions.
         policy: { attempts: Infinity, initialDelayMs: 250, maxDelayMs: 2_000 },
-        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+        signal: deadline,
         onRetry: (error, attempt) => s.log(`Kafka not usable yet (try ${attempt}): ${error}`),
       },
     )

@@ -1,10 +1,20 @@
+/**
+ * The local stack's processes and ports: commands and app processes through execa, free ports from
+ * get-port. What those leave to this file: the daemons (Kafka, Elasticsearch) and the watchdog
+ * are spawned by Node itself, writing straight to their log files (execa pipes a file target
+ * through this process, which a CLI's stack outlives); process groups (Elasticsearch's launcher
+ * forks the server JVM, and a signal must reach both); pid files (the next start or `stop` finds
+ * a stack a CLI left running by them); the watchdog (no kept package stops children when their
+ * parent is SIGKILLed: execa's `cleanup` runs only when the parent exits by itself).
+ */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { closeSync, fstatSync, mkdirSync, openSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { dirname, join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { execa } from 'execa'
+import getPort from 'get-port'
+import { poll } from '../../runtime/wait.ts'
 
 export type Log = (line: string) => void
 
@@ -35,13 +45,16 @@ function tellWatchdog(line: string): void {
   watchdog?.stdin?.write(`${line}\n`)
 }
 
-/** Reports a started process to the watchdog, if one runs, until it exits. */
-export function watched<T extends ChildProcess>(child: T): T {
-  child.once('spawn', () => {
-    tellWatchdog(`watch ${child.pid} process`)
-    child.once('exit', () => tellWatchdog(`forget ${child.pid}`))
-  })
-  return child
+/** Reports a started subprocess to the watchdog, if one runs, until it exits. */
+export function watched<T extends { pid?: number | undefined } & PromiseLike<unknown>>(
+  subprocess: T,
+): T {
+  const { pid } = subprocess
+  if (pid !== undefined) {
+    tellWatchdog(`watch ${pid} process`)
+    subprocess.then(() => tellWatchdog(`forget ${pid}`))
+  }
+  return subprocess
 }
 
 /** Runs a command to completion; its output goes to `logFile`, whose tail is in the error. */
@@ -50,26 +63,21 @@ export async function run(
   args: string[],
   opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
 ): Promise<void> {
-  const fd = openSync(opts.logFile, 'a')
-  try {
-    const child = watched(
-      spawn(command, args, {
-        stdio: ['ignore', fd, fd],
-        env: opts.env ?? process.env,
-        cwd: opts.cwd,
-      }),
+  const log = { file: opts.logFile, append: true }
+  const subprocess = execa(command, args, {
+    stdin: 'ignore',
+    stdout: log,
+    stderr: log,
+    env: opts.env ?? process.env,
+    extendEnv: false,
+    cwd: opts.cwd,
+    reject: false,
+  })
+  const result = await watched(subprocess)
+  if (result.failed) {
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.shortMessage}); last lines of ${opts.logFile}:\n${await tail(opts.logFile)}`,
     )
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.on('error', reject)
-      child.on('exit', (c, signal) => resolve(signal ? null : c))
-    })
-    if (code !== 0) {
-      throw new Error(
-        `${command} ${args.join(' ')} failed (exit ${code}); last lines of ${opts.logFile}:\n${await tail(opts.logFile)}`,
-      )
-    }
-  } finally {
-    closeSync(fd)
   }
 }
 
@@ -84,6 +92,8 @@ export async function tail(file: string, lines = 40): Promise<string> {
 export interface Daemon {
   pid: number
   exited: Promise<number | null>
+  /** Aborted once it exited, with the exit code as the reason: ends a wait for it to be ready. */
+  ended: AbortSignal
   /** What this run has written to its log file (which is appended to across runs). */
   output(): Promise<string>
   stop(): Promise<void>
@@ -116,11 +126,14 @@ export async function startDaemon(
   // Its whole group, until stop() saw every member exit (Elasticsearch's launcher forks the JVM).
   tellWatchdog(`watch ${pid} group`)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+  const ended = new AbortController()
+  void exited.then((code) => ended.abort(code))
   await writeFile(opts.pidFile, `${pid}\n`)
   let stopping: Promise<void> | undefined
   return {
     pid,
     exited,
+    ended: ended.signal,
     output: async () => (await readFile(opts.logFile)).subarray(offset).toString('utf8'),
     stop: () => {
       stopping ??= stopGroup(pid).then(() => {
@@ -151,12 +164,12 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 
 /** SIGTERM the process group, wait for every member to exit, SIGKILL after `timeoutMs`. */
 export async function stopGroup(pgid: number, timeoutMs = 30_000): Promise<void> {
+  const gone = () => (groupAlive(pgid) ? undefined : true)
   signalGroup(pgid, 'SIGTERM')
-  const deadline = Date.now() + timeoutMs
-  while (groupAlive(pgid)) {
-    if (Date.now() > deadline) signalGroup(pgid, 'SIGKILL')
-    await sleep(200)
-  }
+  await poll(gone, { signal: AbortSignal.timeout(timeoutMs), intervalMs: 200 }).catch(() => {
+    signalGroup(pgid, 'SIGKILL')
+    return poll(gone, { signal: AbortSignal.timeout(timeoutMs), intervalMs: 200 })
+  })
 }
 
 /**
@@ -181,7 +194,7 @@ export async function stopStale(pidFile: string, marker: string, log: Log): Prom
   await rm(pidFile, { force: true })
 }
 
-export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ port, host })
     socket.setTimeout(1000)
@@ -197,15 +210,15 @@ export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   })
 }
 
-/** A port nothing listens on right now, from the OS. */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  return port
+/** A port nothing listens on right now (get-port also holds it back from its next callers a while). */
+export function freePort(): Promise<number> {
+  return getPort({ host: '127.0.0.1' })
 }
 
+/**
+ * Fails when anything answers on the port. Not get-port's check: it holds back what it found for
+ * a while, and a process restarted on its fixed port must find that port free again at once.
+ */
 export async function assertPortFree(port: number, what: string): Promise<void> {
   if (await portOpen(port)) {
     throw new Error(`port ${port} (${what}) is already in use on 127.0.0.1; pick another port`)
