@@ -119,10 +119,13 @@ function startSupervisor(env: Record<string, string> = {}): Supervisor {
     child,
     output: () => text,
     printed: async (pattern, patience = startPatience) => {
-      await vi.waitFor(() => {
-        if (child.exitCode !== null) throw new Error(`the supervisor exited:\n${text}`)
-        expect(text).toMatch(pattern)
-      }, patience)
+      // Its exit ends the wait at once.
+      const exited = new Promise<never>((_, reject) => {
+        const fail = () => reject(new Error(`the supervisor exited:\n${text}`))
+        if (child.exitCode !== null || child.signalCode !== null) fail()
+        else child.once('exit', fail)
+      })
+      await Promise.race([vi.waitFor(() => expect(text).toMatch(pattern), patience), exited])
     },
     signalGroup: (signal) => process.kill(-(child.pid as number), signal),
   }
