@@ -4,7 +4,9 @@
  * each process it starts and each that ended. When the pipe closes the supervisor is gone,
  * however it ended (a crash, SIGKILL): the watchdog stops whatever it was told of that still
  * runs, SIGTERM then SIGKILL after a grace period, and exits. Plain Node, no imports of the
- * project: it must start in a blink and cannot fail to load.
+ * project: it must start in a blink and cannot fail to load. Ours because no kept package does
+ * this: execa's `cleanup` (signal-exit) runs only when the parent exits by itself, never after a
+ * SIGKILL, and Linux's parent-death signal is not reachable from Node.
  *
  * Lines on stdin: `watch <pid> group|process` (a group: the pid leads a process group, signalled
  * whole) and `forget <pid>`.
