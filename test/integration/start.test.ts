@@ -232,9 +232,9 @@ describe('npm start restarts a process that ends, as the kubelet does', () => {
     const supervisor = startSupervisor({ RESTART_BACK_OFF_MS: String(backOffSeconds * 1000) })
     await supervisor.printed(/Ready in \d+ s/)
     const api = `http://127.0.0.1:${supervisorEnv.API_PORT}`
-    const others = descendants(supervisor.child.pid as number).filter(
-      ({ pid }) => pid !== appProcess(supervisor, 'consumer').pid,
-    )
+    // The API, Kafka and Elasticsearch (not the app processes' helpers: the killed consumer's
+    // esbuild service ends with it).
+    const others = [appProcess(supervisor, 'api'), ...stackProcesses()]
 
     const killed = performance.now()
     process.kill(appProcess(supervisor, 'consumer').pid, 'SIGKILL')
