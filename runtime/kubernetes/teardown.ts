@@ -17,6 +17,7 @@ import { isIPv6 } from 'node:net'
 import { join } from 'node:path'
 import { ApiException, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node'
 import { z } from 'zod'
+import { ConfigError, parseEnvironment } from '../config.ts'
 import { poll } from '../wait.ts'
 
 /**
@@ -130,7 +131,14 @@ const Environment = z.object({
 })
 
 async function main(): Promise<void> {
-  const env = Environment.parse(process.env)
+  let env: z.output<typeof Environment>
+  try {
+    env = parseEnvironment(Environment)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`teardown: ${error.message}\n`)
+    process.exit(2)
+  }
   const host = isIPv6(env.KUBERNETES_SERVICE_HOST)
     ? `[${env.KUBERNETES_SERVICE_HOST}]`
     : env.KUBERNETES_SERVICE_HOST

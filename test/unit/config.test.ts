@@ -44,3 +44,17 @@ test.each([
 test('an empty variable counts as unset', () => {
   expect(loadConfig({ ...minimal, PORT: '' }).PORT).toBe(8080)
 })
+
+test('the uninstall hook names each missing variable and exits 2, without a stack trace', async () => {
+  const { execa } = await import('execa')
+  const hook = await execa(
+    process.execPath,
+    ['--import', 'tsx', 'runtime/kubernetes/teardown.ts'],
+    { env: { PATH: process.env.PATH }, extendEnv: false, reject: false },
+  )
+  expect(hook.exitCode).toBe(2)
+  expect(hook.stderr).toMatch(
+    /TEARDOWN_NAMESPACE: is required[\s\S]*KUBERNETES_SERVICE_PORT: is required/,
+  )
+  expect(hook.stderr).not.toMatch(/ZodError|\n\s+at /)
+})
