@@ -42,9 +42,10 @@ go_tool_ensure() {
   echo "$bin"
 }
 
-# go_wrapper_module DIR MODULE VERSION IMPORT: a throw-away module whose tools.go imports IMPORT.
+# go_wrapper_module DIR MODULE VERSION IMPORT...: a throw-away module whose tools.go imports each IMPORT.
 go_wrapper_module() {
-  local dir=$1 module=$2 version=$3 import=$4
+  local dir=$1 module=$2 version=$3 import
+  shift 3
   cat >"$dir/go.mod" <<MOD
 module icecream.local/tools
 
@@ -52,11 +53,9 @@ go 1.26
 
 require $module $version
 MOD
-  cat >"$dir/tools.go" <<GO
-//go:build tools
-
-package tools
-
-import _ "$import"
-GO
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for import in "$@"; do printf '\t_ "%s"\n' "$import"; done
+    printf ')\n'
+  } >"$dir/tools.go"
 }
