@@ -1,0 +1,240 @@
+/**
+ * A one-node Kubernetes with a real kubelet, started and stopped by the caller: etcd,
+ * kube-apiserver, containerd, the controller-manager, the scheduler, the kubelet, kube-proxy,
+ * kube-router (NetworkPolicies) and CoreDNS, all inside a network namespace of their own
+ * (scripts/cluster/run.sh). The machine's sysctls, iptables and ports are never changed; the API
+ * server is reached over a veth link into the namespace.
+ *
+ * The cluster lives as long as the pipe to its init stays open: when this process ends however it
+ * ends (Ctrl-C, a crash), the init exits, the kernel kills every process in the namespace, and
+ * run.sh removes the namespace and the cgroups.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseAllDocuments } from 'yaml'
+import { type KubeApi, kubeApi } from '../../runtime/kubernetes/teardown.ts'
+import { poll } from '../../runtime/wait.ts'
+
+const here = import.meta.dirname
+const cacheDir = process.env.ICECREAM_CACHE ?? path.join(os.homedir(), '.cache/icecream')
+
+/** The names and addresses scripts/cluster/env.sh gives the cluster of this index. */
+export const clusterEnv = Object.fromEntries(
+  execFileSync('bash', ['-c', `source ${path.join(here, 'env.sh')} && set -o posix && set`], {
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+) as Record<
+  'index' | 'netns' | 'node_ip' | 'node_name' | 'dns_service_ip' | 'COREDNS_VERSION',
+  string
+>
+
+export interface Cluster {
+  server: string
+  token: string
+  caFile: string
+  /** An admin kubeconfig (e.g. for helm). */
+  kubeconfig: string
+  api: KubeApi
+  /** Where each component logs while the cluster runs. */
+  logDir: string
+  nodeName: string
+  /** Stops every process by SIGKILL to the namespace's init, then removes the namespace. */
+  stop(): Promise<void>
+}
+
+type Manifest = {
+  apiVersion: string
+  kind: string
+  metadata: { name: string; namespace?: string }
+  [field: string]: unknown
+}
+
+/** The kinds the cluster's scripts and tests create, by their collection's name. */
+const collections: Record<string, { plural: string; namespaced: boolean }> = {
+  Namespace: { plural: 'namespaces', namespaced: false },
+  ClusterRole: { plural: 'clusterroles', namespaced: false },
+  ClusterRoleBinding: { plural: 'clusterrolebindings', namespaced: false },
+  ServiceAccount: { plural: 'serviceaccounts', namespaced: true },
+  ConfigMap: { plural: 'configmaps', namespaced: true },
+  Service: { plural: 'services', namespaced: true },
+  Pod: { plural: 'pods', namespaced: true },
+  Deployment: { plural: 'deployments', namespaced: true },
+  Job: { plural: 'jobs', namespaced: true },
+  NetworkPolicy: { plural: 'networkpolicies', namespaced: true },
+}
+
+/** The URL path of an object's collection, e.g. /apis/batch/v1/namespaces/x/jobs. */
+export function collectionPath(kind: string, apiVersion: string, namespace?: string): string {
+  const collection = collections[kind]
+  if (!collection) throw new Error(`cluster: no collection known for kind ${kind}`)
+  const group = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
+  const scope = collection.namespaced ? `/namespaces/${namespace ?? 'default'}` : ''
+  return `${group}${scope}/${collection.plural}`
+}
+
+/** Creates an object; throws with the API server's message unless it was created. */
+export async function create(api: KubeApi, object: Manifest): Promise<void> {
+  const { kind, apiVersion, metadata } = object
+  const answer = await api.call(
+    'POST',
+    collectionPath(kind, apiVersion, metadata.namespace),
+    object,
+  )
+  if (answer.status !== 201) {
+    throw new Error(
+      `cluster: creating ${kind} ${metadata.name}: ${answer.status} ${JSON.stringify(answer.body)}`,
+    )
+  }
+}
+
+/**
+ * The body of a GET, of the shape the caller expects (fields it reads are optional), or
+ * undefined while it answers anything but 200 (or does not answer).
+ */
+export async function getIfOk<T>(api: KubeApi, urlPath: string): Promise<T | undefined> {
+  const answer = await api.call('GET', urlPath).catch(() => undefined)
+  return answer?.status === 200 ? (answer.body as T) : undefined
+}
+
+/** An object's status conditions, e.g. a Node's Ready or a Job's Complete. */
+export type Conditioned = { status?: { conditions?: { type: string; status: string }[] } }
+
+/** Whether an object has the condition `type` set to True. */
+export const hasCondition = (object: Conditioned | undefined, type: string): boolean =>
+  object?.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false
+
+function tool(script: string): string {
+  return execFileSync('bash', [path.join(here, '..', 'tools', script)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim()
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+}
+
+const step = async <T>(what: string, fn: () => Promise<T> | T): Promise<T> => {
+  const start = Date.now()
+  const result = await fn()
+  process.stderr.write(`cluster: ${what} (${((Date.now() - start) / 1000).toFixed(1)} s)\n`)
+  return result
+}
+
+/**
+ * Builds what is missing (first run), starts the cluster and resolves once its node is Ready and
+ * CoreDNS answers. `signal` bounds the wait for the cluster (not the builds).
+ */
+export async function startCluster({ signal }: { signal: AbortSignal }): Promise<Cluster> {
+  if (process.getuid?.() !== 0) {
+    throw new Error('cluster: needs root (network namespaces, containerd, the kubelet)')
+  }
+  const binaries = await step('host packages and binaries ready', () => {
+    execFileSync('bash', [path.join(here, 'prerequisites.sh')], { stdio: 'inherit' })
+    return ['etcd.sh', 'kube-apiserver.sh', 'kube-node.sh', 'kube-router.sh', 'coredns.sh'].map(
+      tool,
+    )
+  })
+  const home = path.join(cacheDir, `cluster-${clusterEnv.index}`)
+  const runDir = path.join(home, 'run')
+  const logDir = path.join(home, 'logs')
+  rmSync(home, { recursive: true, force: true })
+  mkdirSync(home, { recursive: true })
+  const started = Date.now()
+  // A session of its own: a terminal's Ctrl-C reaches this process only, whose end of the pipe
+  // then closes and takes the cluster with it.
+  const child = spawn('bash', [path.join(here, 'run.sh'), runDir, ...binaries.slice(0, 4)], {
+    detached: true,
+    stdio: ['pipe', 'ignore', openSync(path.join(home, 'run.log'), 'w')],
+  })
+  const ended = exited(child)
+  const failed = ended.then((code) => {
+    throw new Error(`cluster: run.sh ended (${code}): see ${path.join(home, 'run.log')}`)
+  })
+  failed.catch(() => {})
+  const until = <T>(what: string, check: () => Promise<T | undefined>) =>
+    step(what, () => Promise.race([poll(check, { signal }), failed]))
+
+  const stop = async () => {
+    const start = Date.now()
+    const initFile = path.join(runDir, 'init.pid')
+    // Before the init exists (a failed preparation) closing the pipe is enough.
+    if (existsSync(initFile)) process.kill(Number(readFileSync(initFile, 'utf8')), 'SIGKILL')
+    child.stdin?.destroy()
+    const code = await ended
+    if (existsSync(path.join(runDir, 'logs')))
+      cpSync(path.join(runDir, 'logs'), logDir, { recursive: true })
+    rmSync(runDir, { recursive: true, force: true })
+    process.stderr.write(
+      `cluster: stopped and removed (${((Date.now() - start) / 1000).toFixed(1)} s)\n`,
+    )
+    if (code !== 0) throw new Error(`cluster: removal failed (${code}): see ${home}/run.log`)
+  }
+
+  try {
+    const caFile = path.join(runDir, 'pki/ca.crt')
+    await until(
+      'prepared (certificates, configs, images, namespace)',
+      async () => existsSync(path.join(runDir, 'init.pid')) || undefined,
+    )
+    const kubeconfig = path.join(runDir, 'config/admin.kubeconfig')
+    const token = /token: "(\w+)"/.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? ''
+    const server = `https://${clusterEnv.node_ip}:6443`
+    const api = kubeApi(server, token, readFileSync(caFile, 'utf8'))
+    await until('API server ready', async () => {
+      const answer = await api.call('GET', '/readyz').catch(() => undefined)
+      return answer?.status === 200 || undefined
+    })
+    await step('bootstrap objects created (RBAC, CoreDNS)', async () => {
+      const text = readFileSync(path.join(here, 'bootstrap.yaml'), 'utf8')
+        .replaceAll('{{COREDNS_VERSION}}', clusterEnv.COREDNS_VERSION)
+        .replaceAll('{{DNS_SERVICE_IP}}', clusterEnv.dns_service_ip)
+      // The kube-system namespace is made by the API server shortly after it is ready.
+      await poll(async () => (await getIfOk(api, '/api/v1/namespaces/kube-system')) && true, {
+        signal,
+      })
+      for (const document of parseAllDocuments(text)) await create(api, document.toJS() as Manifest)
+    })
+    const nodePath = `/api/v1/nodes/${clusterEnv.node_name}`
+    await until('node Ready', async () => {
+      return hasCondition(await getIfOk<Conditioned>(api, nodePath), 'Ready') || undefined
+    })
+    // kube-router finds its node by name at start: only now can it run.
+    child.stdin?.write('bootstrapped\n')
+    await until('NetworkPolicy enforcer healthy', async () => {
+      const answer = await fetch(`http://${clusterEnv.node_ip}:20244/healthz`).catch(
+        () => undefined,
+      )
+      return answer?.ok || undefined
+    })
+    await until('CoreDNS ready', async () => {
+      type Slices = { items?: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }
+      const slices = await getIfOk<Slices>(
+        api,
+        '/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dkube-dns',
+      )
+      return slices?.items?.some((s) => s.endpoints?.some((e) => e.conditions?.ready)) || undefined
+    })
+    process.stderr.write(
+      `cluster: up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${server}\n`,
+    )
+    return {
+      server,
+      token,
+      caFile,
+      kubeconfig,
+      api,
+      logDir: path.join(runDir, 'logs'),
+      nodeName: clusterEnv.node_name,
+      stop,
+    }
+  } catch (error) {
+    await stop().catch(() => {})
+    throw error
+  }
+}
