@@ -46,6 +46,16 @@ export default defineConfig({
         },
       },
       {
+        // A one-node Kubernetes with a real kubelet (scripts/cluster); not yet in npm test.
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          globalSetup: ['test/cluster/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
         test: {
           name: 'image',
           include: ['test/image/**/*.test.ts'],

@@ -49,7 +49,7 @@ export interface Cluster {
 type Manifest = {
   apiVersion: string
   kind: string
-  metadata: { name: string; namespace?: string }
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> }
   [field: string]: unknown
 }
 
@@ -106,6 +106,20 @@ export type Conditioned = { status?: { conditions?: { type: string; status: stri
 /** Whether an object has the condition `type` set to True. */
 export const hasCondition = (object: Conditioned | undefined, type: string): boolean =>
   object?.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false
+
+/** True once the Service has a ready endpoint, else undefined (for `poll`). */
+export async function hasReadyEndpoint(
+  api: KubeApi,
+  namespace: string,
+  service: string,
+): Promise<true | undefined> {
+  type Slices = { items?: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }
+  const slices = await getIfOk<Slices>(
+    api,
+    `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${service}`,
+  )
+  return slices?.items?.some((s) => s.endpoints?.some((e) => e.conditions?.ready)) || undefined
+}
 
 function tool(script: string): string {
   return execFileSync('bash', [path.join(here, '..', 'tools', script)], {
@@ -212,14 +226,7 @@ export async function startCluster({ signal }: { signal: AbortSignal }): Promise
       )
       return answer?.ok || undefined
     })
-    await until('CoreDNS ready', async () => {
-      type Slices = { items?: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }
-      const slices = await getIfOk<Slices>(
-        api,
-        '/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dkube-dns',
-      )
-      return slices?.items?.some((s) => s.endpoints?.some((e) => e.conditions?.ready)) || undefined
-    })
+    await until('CoreDNS ready', () => hasReadyEndpoint(api, 'kube-system', 'kube-dns'))
     process.stderr.write(
       `cluster: up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${server}\n`,
     )

@@ -132,7 +132,7 @@ cp "$("$here/../tools/coredns.sh")" "$image_root/coredns/coredns"
 "$here/pack-image.sh" "icecream.local/coredns:$COREDNS_VERSION" "$image_root/coredns" images/coredns.tar /coredns
 mkdir -p "$image_root/busybox/bin" "$image_root/busybox/tmp"
 cp /bin/busybox "$image_root/busybox/bin/busybox"
-for applet in sh nslookup wget nc cat echo sleep id; do ln -s busybox "$image_root/busybox/bin/$applet"; done
+for applet in $(/bin/busybox --list | grep -vx busybox); do ln -s busybox "$image_root/busybox/bin/$applet"; done
 "$here/pack-image.sh" icecream.local/busybox:1 "$image_root/busybox" images/busybox.tar /bin/sh
 
 # The namespace, its link to the machine, and the cgroup the kubelet puts every pod under.
