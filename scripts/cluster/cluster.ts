@@ -13,8 +13,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node'
 import { parseAllDocuments } from 'yaml'
-import { type KubeApi, kubeApi } from '../../runtime/kubernetes/teardown.ts'
 import { poll } from '../../runtime/wait.ts'
 
 const here = import.meta.dirname
@@ -34,11 +34,9 @@ export const clusterEnv = Object.fromEntries(
 
 export interface Cluster {
   server: string
-  token: string
-  caFile: string
   /** An admin kubeconfig (e.g. for helm). */
   kubeconfig: string
-  api: KubeApi
+  objects: KubernetesObjectApi
   /** Where each component logs while the cluster runs. */
   logDir: string
   nodeName: string
@@ -46,58 +44,21 @@ export interface Cluster {
   stop(): Promise<void>
 }
 
-type Manifest = {
-  apiVersion: string
-  kind: string
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> }
-  [field: string]: unknown
-}
-
-/** The kinds the cluster's scripts and tests create, by their collection's name. */
-const collections: Record<string, { plural: string; namespaced: boolean }> = {
-  Namespace: { plural: 'namespaces', namespaced: false },
-  ClusterRole: { plural: 'clusterroles', namespaced: false },
-  ClusterRoleBinding: { plural: 'clusterrolebindings', namespaced: false },
-  ServiceAccount: { plural: 'serviceaccounts', namespaced: true },
-  ConfigMap: { plural: 'configmaps', namespaced: true },
-  Service: { plural: 'services', namespaced: true },
-  Pod: { plural: 'pods', namespaced: true },
-  Deployment: { plural: 'deployments', namespaced: true },
-  Job: { plural: 'jobs', namespaced: true },
-  NetworkPolicy: { plural: 'networkpolicies', namespaced: true },
-}
-
-/** The URL path of an object's collection, e.g. /apis/batch/v1/namespaces/x/jobs. */
-export function collectionPath(kind: string, apiVersion: string, namespace?: string): string {
-  const collection = collections[kind]
-  if (!collection) throw new Error(`cluster: no collection known for kind ${kind}`)
-  const group = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
-  const scope = collection.namespaced ? `/namespaces/${namespace ?? 'default'}` : ''
-  return `${group}${scope}/${collection.plural}`
-}
-
-/** Creates an object; throws with the API server's message unless it was created. */
-export async function create(api: KubeApi, object: Manifest): Promise<void> {
-  const { kind, apiVersion, metadata } = object
-  const answer = await api.call(
-    'POST',
-    collectionPath(kind, apiVersion, metadata.namespace),
-    object,
-  )
-  if (answer.status !== 201) {
-    throw new Error(
-      `cluster: creating ${kind} ${metadata.name}: ${answer.status} ${JSON.stringify(answer.body)}`,
-    )
-  }
-}
-
 /**
- * The body of a GET, of the shape the caller expects (fields it reads are optional), or
- * undefined while it answers anything but 200 (or does not answer).
+ * An object as the API server has it, or undefined while it is not there (or the server does not
+ * answer). `T` names the fields the caller reads, all optional.
  */
-export async function getIfOk<T>(api: KubeApi, urlPath: string): Promise<T | undefined> {
-  const answer = await api.call('GET', urlPath).catch(() => undefined)
-  return answer?.status === 200 ? (answer.body as T) : undefined
+export function readIfThere<T>(
+  objects: KubernetesObjectApi,
+  apiVersion: string,
+  kind: string,
+  name: string,
+  namespace?: string,
+): Promise<T | undefined> {
+  return objects
+    .read({ apiVersion, kind, metadata: { name, ...(namespace && { namespace }) } })
+    .then((object) => object as T)
+    .catch(() => undefined)
 }
 
 /** An object's status conditions, e.g. a Node's Ready or a Job's Complete. */
@@ -109,16 +70,24 @@ export const hasCondition = (object: Conditioned | undefined, type: string): boo
 
 /** True once the Service has a ready endpoint, else undefined (for `poll`). */
 export async function hasReadyEndpoint(
-  api: KubeApi,
+  objects: KubernetesObjectApi,
   namespace: string,
   service: string,
 ): Promise<true | undefined> {
-  type Slices = { items?: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }
-  const slices = await getIfOk<Slices>(
-    api,
-    `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${service}`,
-  )
-  return slices?.items?.some((s) => s.endpoints?.some((e) => e.conditions?.ready)) || undefined
+  type Slice = { endpoints?: { conditions?: { ready?: boolean } }[] }
+  const slices = await objects
+    .list<Slice & KubernetesObject>(
+      'discovery.k8s.io/v1',
+      'EndpointSlice',
+      namespace,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      `kubernetes.io/service-name=${service}`,
+    )
+    .catch(() => undefined)
+  return slices?.items.some((s) => s.endpoints?.some((e) => e.conditions?.ready)) || undefined
 }
 
 function tool(script: string): string {
@@ -191,32 +160,29 @@ export async function startCluster({ signal }: { signal: AbortSignal }): Promise
   }
 
   try {
-    const caFile = path.join(runDir, 'pki/ca.crt')
     await until(
       'prepared (certificates, configs, images, namespace)',
       async () => existsSync(path.join(runDir, 'init.pid')) || undefined,
     )
     const kubeconfig = path.join(runDir, 'config/admin.kubeconfig')
-    const token = /token: "(\w+)"/.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? ''
+    const kubeConfig = new KubeConfig()
+    kubeConfig.loadFromFile(kubeconfig)
+    const objects = KubernetesObjectApi.makeApiClient(kubeConfig)
     const server = `https://${clusterEnv.node_ip}:6443`
-    const api = kubeApi(server, token, readFileSync(caFile, 'utf8'))
-    await until('API server ready', async () => {
-      const answer = await api.call('GET', '/readyz').catch(() => undefined)
-      return answer?.status === 200 || undefined
-    })
+    // The API server makes the kube-system namespace once it is up.
+    await until(
+      'API server ready',
+      async () => (await readIfThere(objects, 'v1', 'Namespace', 'kube-system')) && true,
+    )
     await step('bootstrap objects created (RBAC, CoreDNS)', async () => {
       const text = readFileSync(path.join(here, 'bootstrap.yaml'), 'utf8')
         .replaceAll('{{COREDNS_VERSION}}', clusterEnv.COREDNS_VERSION)
         .replaceAll('{{DNS_SERVICE_IP}}', clusterEnv.dns_service_ip)
-      // The kube-system namespace is made by the API server shortly after it is ready.
-      await poll(async () => (await getIfOk(api, '/api/v1/namespaces/kube-system')) && true, {
-        signal,
-      })
-      for (const document of parseAllDocuments(text)) await create(api, document.toJS() as Manifest)
+      for (const document of parseAllDocuments(text)) await objects.create(document.toJS())
     })
-    const nodePath = `/api/v1/nodes/${clusterEnv.node_name}`
     await until('node Ready', async () => {
-      return hasCondition(await getIfOk<Conditioned>(api, nodePath), 'Ready') || undefined
+      const node = await readIfThere<Conditioned>(objects, 'v1', 'Node', clusterEnv.node_name)
+      return hasCondition(node, 'Ready') || undefined
     })
     // kube-router finds its node by name at start: only now can it run.
     child.stdin?.write('bootstrapped\n')
@@ -226,16 +192,14 @@ export async function startCluster({ signal }: { signal: AbortSignal }): Promise
       )
       return answer?.ok || undefined
     })
-    await until('CoreDNS ready', () => hasReadyEndpoint(api, 'kube-system', 'kube-dns'))
+    await until('CoreDNS ready', () => hasReadyEndpoint(objects, 'kube-system', 'kube-dns'))
     process.stderr.write(
       `cluster: up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${server}\n`,
     )
     return {
       server,
-      token,
-      caFile,
       kubeconfig,
-      api,
+      objects,
       logDir: path.join(runDir, 'logs'),
       nodeName: clusterEnv.node_name,
       stop,

@@ -4,7 +4,7 @@
 import type { TestProject } from 'vitest/node'
 import { startCluster } from '../../scripts/cluster/cluster.ts'
 
-export type ClusterEnv = { server: string; token: string; caFile: string; nodeName: string }
+export type ClusterEnv = { kubeconfig: string; nodeName: string }
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,7 +14,6 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const cluster = await startCluster({ signal: AbortSignal.timeout(180_000) })
-  const { server, token, caFile, nodeName } = cluster
-  project.provide('clusterEnv', { server, token, caFile, nodeName })
+  project.provide('clusterEnv', { kubeconfig: cluster.kubeconfig, nodeName: cluster.nodeName })
   return () => cluster.stop()
 }

@@ -1,20 +1,21 @@
 // What the cluster tests do on the cluster: namespaces, pods run to their end, their logs.
-import { readFileSync } from 'node:fs'
+import { CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node'
 import { inject } from 'vitest'
-import { type KubeApi, kubeApi } from '../../runtime/kubernetes/teardown.ts'
 import { poll } from '../../runtime/wait.ts'
 import {
   type Conditioned,
-  create,
-  getIfOk,
   hasCondition,
   hasReadyEndpoint,
+  readIfThere,
 } from '../../scripts/cluster/cluster.ts'
 
 export const env = inject('clusterEnv')
-export const api: KubeApi = kubeApi(env.server, env.token, readFileSync(env.caFile, 'utf8'))
+const kubeConfig = new KubeConfig()
+kubeConfig.loadFromFile(env.kubeconfig)
+export const objects = KubernetesObjectApi.makeApiClient(kubeConfig)
+const core = kubeConfig.makeApiClient(CoreV1Api)
 
-/** The image of the tests' pods: a static busybox (sh, wget, nslookup, httpd), made locally. */
+/** The image of the tests' pods: a static busybox (sh, nslookup, nc, httpd), made locally. */
 export const busybox = 'icecream.local/busybox:1'
 
 const until = <T>(check: () => Promise<T | undefined>, seconds = 60) =>
@@ -22,12 +23,10 @@ const until = <T>(check: () => Promise<T | undefined>, seconds = 60) =>
 
 /** A fresh namespace, once its default service account (which pods need) exists. */
 export async function namespace(name: string): Promise<string> {
-  await create(api, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })
-  await until(() => getIfOk(api, `/api/v1/namespaces/${name}/serviceaccounts/default`))
+  await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })
+  await until(() => readIfThere(objects, 'v1', 'ServiceAccount', 'default', name))
   return name
 }
-
-type PodStatus = { status?: { phase?: string } }
 
 /**
  * Runs `script` with busybox's sh in a pod of its own to its end; resolves with its phase
@@ -39,7 +38,7 @@ export async function runPod(
   script: string,
   labels: Record<string, string> = {},
 ): Promise<{ phase: string; log: string }> {
-  await create(api, {
+  await objects.create({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: ns, labels },
@@ -51,30 +50,24 @@ export async function runPod(
     },
   })
   const phase = await until(async () => {
-    const pod = await getIfOk<PodStatus>(api, `/api/v1/namespaces/${ns}/pods/${name}`)
-    const phase = pod?.status?.phase
+    type Pod = { status?: { phase?: string } }
+    const phase = (await readIfThere<Pod>(objects, 'v1', 'Pod', name, ns))?.status?.phase
     return phase === 'Succeeded' || phase === 'Failed' ? phase : undefined
   })
   return { phase, log: await podLog(ns, name) }
 }
 
-export async function podLog(ns: string, name: string): Promise<string> {
-  const answer = await api.call('GET', `/api/v1/namespaces/${ns}/pods/${name}/log`)
-  if (answer.status !== 200) throw new Error(`log of ${ns}/${name}: ${answer.status}`)
-  return String(answer.body)
-}
+export const podLog = (namespace: string, name: string): Promise<string> =>
+  core.readNamespacedPodLog({ namespace, name })
 
 /** Waits until pod `name` is Ready. */
-export function podReady(ns: string, name: string): Promise<true> {
-  return until(
+export const podReady = (ns: string, name: string) =>
+  until(
     async () =>
-      hasCondition(
-        await getIfOk<Conditioned>(api, `/api/v1/namespaces/${ns}/pods/${name}`),
-        'Ready',
-      ) || undefined,
+      hasCondition(await readIfThere<Conditioned>(objects, 'v1', 'Pod', name, ns), 'Ready') ||
+      undefined,
   )
-}
 
 /** Waits until the Service `name` has a ready endpoint. */
 export const serviceReady = (ns: string, name: string) =>
-  until(() => hasReadyEndpoint(api, ns, name))
+  until(() => hasReadyEndpoint(objects, ns, name))

@@ -1,8 +1,9 @@
 // The one-node cluster itself, before any chart: a real kubelet runs pods and Jobs, CoreDNS
 // resolves Services, kube-proxy routes to them, and kube-router enforces NetworkPolicies.
+import type { V1NetworkPolicy } from '@kubernetes/client-node'
 import { describe, expect, it } from 'vitest'
-import { type Conditioned, create, getIfOk, hasCondition } from '../../scripts/cluster/cluster.ts'
-import { api, busybox, env, namespace, podLog, podReady, runPod, serviceReady } from './kube.ts'
+import { type Conditioned, hasCondition, readIfThere } from '../../scripts/cluster/cluster.ts'
+import { busybox, env, namespace, objects, podLog, podReady, runPod, serviceReady } from './kube.ts'
 
 type Node = Conditioned & {
   status?: { nodeInfo?: { kubeletVersion?: string; containerRuntimeVersion?: string } }
@@ -10,7 +11,7 @@ type Node = Conditioned & {
 
 describe('the one-node cluster', () => {
   it('has a Ready node with the pinned kubelet on containerd', async () => {
-    const node = await getIfOk<Node>(api, `/api/v1/nodes/${env.nodeName}`)
+    const node = await readIfThere<Node>(objects, 'v1', 'Node', env.nodeName)
     expect(hasCondition(node, 'Ready')).toBe(true)
     expect(node?.status?.nodeInfo?.kubeletVersion).toBe('v1.37.2')
     expect(node?.status?.nodeInfo?.containerRuntimeVersion).toMatch(/^containerd:\/\//)
@@ -21,7 +22,7 @@ describe('the one-node cluster', () => {
     const pod = await runPod(ns, 'hello', 'echo "hello from $(id -u)"')
     expect(pod).toEqual({ phase: 'Succeeded', log: 'hello from 0\n' })
 
-    await create(api, {
+    await objects.create({
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: { name: 'count', namespace: ns },
@@ -46,7 +47,7 @@ describe('the one-node cluster', () => {
       .poll(
         async () =>
           hasCondition(
-            await getIfOk<Conditioned>(api, `/apis/batch/v1/namespaces/${ns}/jobs/count`),
+            await readIfThere<Conditioned>(objects, 'batch/v1', 'Job', 'count', ns),
             'Complete',
           ),
         {
@@ -55,19 +56,24 @@ describe('the one-node cluster', () => {
         },
       )
       .toBe(true)
-    type Pods = { items: { metadata: { name: string } }[] }
-    const pods = await getIfOk<Pods>(
-      api,
-      `/api/v1/namespaces/${ns}/pods?labelSelector=job-name%3Dcount`,
+    const pods = await objects.list(
+      'v1',
+      'Pod',
+      ns,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'job-name=count',
     )
-    expect(pods?.items).toHaveLength(1)
-    expect(await podLog(ns, pods?.items[0]?.metadata.name ?? '')).toBe('1 2 3\n')
+    expect(pods.items).toHaveLength(1)
+    expect(await podLog(ns, pods.items[0]?.metadata?.name ?? '')).toBe('1 2 3\n')
   })
 })
 
 describe('Services, DNS and NetworkPolicies', () => {
   const web = async (ns: string) => {
-    await create(api, {
+    await objects.create({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'web', namespace: ns, labels: { app: 'web' } },
@@ -87,7 +93,7 @@ describe('Services, DNS and NetworkPolicies', () => {
         ],
       },
     })
-    await create(api, {
+    await objects.create({
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'web', namespace: ns },
@@ -108,7 +114,7 @@ describe('Services, DNS and NetworkPolicies', () => {
     const ns = await namespace('dns')
     await web(ns)
     type Service = { spec: { clusterIP: string } }
-    const service = await getIfOk<Service>(api, `/api/v1/namespaces/${ns}/services/web`)
+    const service = await readIfThere<Service>(objects, 'v1', 'Service', 'web', ns)
     const lookup = await runPod(
       ns,
       'lookup',
@@ -125,16 +131,19 @@ describe('Services, DNS and NetworkPolicies', () => {
     // Before any policy every pod reaches it: the refusal below is the policy's doing.
     expect((await runPod(ns, 'before', fetchWeb(ns))).log).toBe('reached: served by web\n')
 
-    await create(api, {
+    // Typed, as the client serializes known kinds by its models: an ingress rule's `from` is
+    // `_from` there, and a plain `from` would be dropped (an ingress rule allowing every source).
+    const policy: V1NetworkPolicy = {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: { name: 'web-from-allowed', namespace: ns },
       spec: {
         podSelector: { matchLabels: { app: 'web' } },
         policyTypes: ['Ingress'],
-        ingress: [{ from: [{ podSelector: { matchLabels: { access: 'allowed' } } }] }],
+        ingress: [{ _from: [{ podSelector: { matchLabels: { access: 'allowed' } } }] }],
       },
-    })
+    }
+    await objects.create(policy)
     // kube-router applies a new policy within a sync: a fresh pod per try until it is refused.
     let attempt = 0
     await expect
