@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url'
 import type { z } from 'zod'
 import type { RouteDefinition, RouteRequest, SubscriberDefinition } from '../handlers/define.ts'
 import type { TopicDeclaration } from '../handlers/topics.ts'
+import { lazy } from './lazy.ts'
 
 // Both the sources (run by tsx or Node's type stripping) and the built .js files (the image).
 const repository = join(import.meta.dirname, '..')
@@ -91,8 +92,11 @@ export async function loadSubscribers<P = any>(root = productRoot) {
   return subscribers
 }
 
-/** Every declared topic, the product's and each feature's, by name. */
-export async function allTopics(): Promise<Record<string, TopicDeclaration>> {
+/**
+ * Every declared topic, the product's and each feature's, by name. Read once: the subscriber
+ * runner asks at each dead-letter write.
+ */
+export const allTopics = lazy(async (): Promise<Record<string, TopicDeclaration>> => {
   const declared: Record<string, TopicDeclaration> = {}
   for (const root of roots) {
     const module = moduleIn(root, 'topics')
@@ -104,7 +108,7 @@ export async function allTopics(): Promise<Record<string, TopicDeclaration>> {
     }
   }
   return declared
-}
+})
 
 /** Every subscriber, the product's and each feature's. */
 export async function allSubscribers(): Promise<SubscriberDefinition<z.ZodType, unknown>[]> {
